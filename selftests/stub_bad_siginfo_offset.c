@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A9: the unpatched monitor believes the futex word in stub_data, so a
+ * guest process can fake a trap report while it keeps running, with any
+ * si_offset it likes.  An out-of-range offset makes the monitor panic
+ * ("Invalid siginfo offset from child").  The hardened monitor must read
+ * every field once, bounds-check it and kill the offending process
+ * instead (H4), or not read the field at all; either way the kernel and
+ * this test survive.  On the unpatched base the kernel panics
+ * (attacks.list: panic, own boot).
+ */
+#include "stub_util.h"
+
+FIXTURE(stub_siginfo) {
+	struct stub_call *c;
+};
+
+FIXTURE_SETUP(stub_siginfo)
+{
+	ASSERT_STUB_FOUND();
+	stub_tsc_calibrate();
+	self->c = stub_shared_alloc(STUB_PAGE);
+	ASSERT_NE(NULL, self->c);
+}
+
+FIXTURE_TEARDOWN(stub_siginfo)
+{
+	munmap(self->c, STUB_PAGE);
+}
+
+#define ATTEMPTS 5
+
+static long fake_bad_siginfo(struct stub_call *c, void *arg)
+{
+	volatile struct unpatched_stub_data *d = stub_data();
+	unsigned short good;
+	int i;
+
+	if (stub.data_pages < 2)
+		return -1;
+	for (i = 0; i < ATTEMPTS; i++) {
+		syscall(SYS_getppid);	/* a fresh, valid frame */
+		good = d->si_offset;
+		d->si_offset = 0xfff0;	/* far past the 4 KiB signal stack */
+		stub_fake_report(SIGALRM);
+		stub_spin_ms(1000);	/* the monitor would panic right away */
+		d->si_offset = good;
+		c->aux[0] = i + 1;
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(stub_siginfo, fake_report_with_bad_si_offset_is_harmless, 60)
+{
+	struct stub_call *c = self->c;
+	char buf[64];
+	int status;
+	pid_t pid;
+
+	pid = stub_fork_call(c, 1, fake_bad_siginfo, NULL);
+	ASSERT_GE(pid, 0);
+	if (!stub_wait_child(pid, 30000, &status)) {
+		stub_kill_wait(pid, 5000, &status);
+		STUB_FAIL("child still alive after 30 s (stage %d)", c->stage);
+	}
+	TH_LOG("child %s, stage %d, fake reports %ld",
+	       stub_status_str(status, buf, sizeof(buf)), c->stage, c->aux[0]);
+	if (c->stage < STUB_ST_CALLING)
+		STUB_FAIL("set-up failed: %s", c->err);
+	if (c->stage >= STUB_ST_CALLED) {
+		if (c->ret == -1)
+			TH_LOG("stub_data is not readable as on the base: "
+			       "nothing to fake");
+		else
+			TH_LOG("defended: %ld fake reports with si_offset "
+			       "0xfff0 had no effect", c->aux[0]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			STUB_FAIL("child did not exit cleanly");
+		return;
+	}
+	if (!stub_defended_kill(status))
+		STUB_FAIL("child died in an unexpected way");
+	TH_LOG("defended: the process was killed after %ld fake report(s)",
+	       c->aux[0]);
+}
+
+TEST_HARNESS_MAIN
