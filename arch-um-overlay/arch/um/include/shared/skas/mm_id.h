@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2005 Jeff Dike (jdike@karaya.com)
+ */
+
+#ifndef __MM_ID_H
+#define __MM_ID_H
+
+#include <linux/compiler_types.h>
+
+struct stub_syscall;
+
+/*
+ * Where the host placed the stub's signal frame inside stub_data->sigstack.
+ * Recorded from the stub's first report, before any guest code ran in it,
+ * and never re-read from the shared page afterwards.
+ */
+struct stub_frame {
+	unsigned short si_offset;
+	unsigned short mctx_offset;
+	unsigned short fp_offset;
+	unsigned short fp_size;
+};
+
+struct mm_id {
+	int pid;
+	unsigned long stack;
+	int syscall_data_len;
+	/* Monitor-private copy of the queued stub syscalls */
+	struct stub_syscall *syscall_data;
+
+	/* Only used with SECCOMP mode */
+	int sock;
+	int listener;
+	int pidfd;
+	/* The stub waits in the report notification report_id */
+	int parked;
+	unsigned long long report_id;
+	/* Queued syscalls the monitor has seen the stub issue */
+	int syscall_done;
+	struct stub_frame frame;
+};
+
+struct mutex *__get_turnstile(struct mm_id *mm_id);
+void enter_turnstile(struct mm_id *mm_id) __acquires(__get_turnstile(mm_id));
+void exit_turnstile(struct mm_id *mm_id) __releases(__get_turnstile(mm_id));
+
+void notify_mm_kill(int pid);
+
+#endif

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Checks on the mmap and munmap calls of a SECCOMP mode stub.
+ *
+ * The guest can make its stub issue these calls with any arguments, so the
+ * monitor lets one run only if it is exactly the next call the monitor
+ * queued itself and the guest page table allows it right now.
+ */
+
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/printk.h>
+#include <linux/sched.h>
+#include <asm/pgtable.h>
+#include <as-layout.h>
+#include <skas.h>
+#include <stub-data.h>
+
+/* Page aligned, non-empty, not wrapping and ending at or below @limit */
+int stub_range_ok(unsigned long addr, unsigned long len, unsigned long limit)
+{
+	return len && PAGE_ALIGNED(addr) && PAGE_ALIGNED(len) &&
+	       addr + len > addr && addr + len <= limit;
+}
+
+/* The only mmap the stub needs: its memory FD, shared and fixed */
+int stub_mmap_args_ok(const unsigned long long *args, unsigned long limit)
+{
+	return stub_range_ok(args[0], args[1], limit) &&
+	       !(args[2] & ~(unsigned long long)(PROT_READ | PROT_WRITE |
+						 PROT_EXEC)) &&
+	       args[3] == (MAP_SHARED | MAP_FIXED) &&
+	       args[4] == STUB_MEM_FD &&
+	       PAGE_ALIGNED(args[5]);
+}
+
+static struct mm_struct *stub_mm(struct mm_id *mm_idp)
+{
+	struct mm_context *ctx = container_of(mm_idp, struct mm_context, id);
+
+	return container_of(ctx, struct mm_struct, context);
+}
+
+/* Every page maps the physmem frame at the offset, with no more access */
+static int stub_mmap_pte_ok(struct mm_id *mm_idp, unsigned long addr,
+			    unsigned long len, int prot, unsigned long offset)
+{
+	struct mm_struct *mm = stub_mm(mm_idp);
+	unsigned long phys = offset;
+	unsigned long end = addr + len;
+
+#ifndef CONFIG_64BIT
+	/* mmap2() takes the offset in pages */
+	phys <<= PAGE_SHIFT;
+#endif
+
+	for (; addr < end; addr += PAGE_SIZE, phys += PAGE_SIZE) {
+		pte_t *pte = virt_to_pte(mm, addr);
+
+		if (!pte || !pte_present(*pte))
+			return 0;
+		if ((pte_val(*pte) & PAGE_MASK) != phys)
+			return 0;
+		if (prot & ~pte_host_prot(*pte))
+			return 0;
+	}
+
+	return 1;
+}
+
+static int stub_syscall_ok(struct mm_id *mm_idp, const struct stub_syscall *sc,
+			   int type, const unsigned long long *args)
+{
+	if (!sc || type != sc->syscall)
+		return 0;
+
+	switch (type) {
+	case STUB_SYSCALL_MMAP:
+		return args[0] == sc->mem.addr && args[1] == sc->mem.length &&
+		       args[2] == sc->mem.prot && args[5] == sc->mem.offset &&
+		       stub_mmap_args_ok(args, TASK_SIZE) &&
+		       stub_mmap_pte_ok(mm_idp, args[0], args[1], args[2],
+					args[5]);
+	case STUB_SYSCALL_MUNMAP:
+		return args[0] == sc->mem.addr && args[1] == sc->mem.length &&
+		       stub_range_ok(args[0], args[1], STUB_START);
+	default:
+		return 0;
+	}
+}
+
+/**
+ * stub_syscall_check() - may the stub run this mmap or munmap
+ * @mm_idp: the stub
+ * @sc: the next syscall the monitor queued for it, NULL if none is
+ * @type: STUB_SYSCALL_MMAP or STUB_SYSCALL_MUNMAP, from the syscall number
+ * @args: the syscall arguments as seccomp captured them
+ *
+ * Return: 0 if the call may run, -EPERM otherwise.
+ */
+int stub_syscall_check(struct mm_id *mm_idp, const struct stub_syscall *sc,
+		       int type, const unsigned long long *args)
+{
+	if (stub_syscall_ok(mm_idp, sc, type, args))
+		return 0;
+
+	pr_warn_ratelimited("um: refused %s(0x%llx, 0x%llx, 0x%llx, ...) of the stub of %s[%d]%s\n",
+			    type == STUB_SYSCALL_MMAP ? "mmap" : "munmap",
+			    args[0], args[1], args[2], current->comm,
+			    task_pid_nr(current), sc ? "" : ", outside a batch");
+	return -EPERM;
+}

@@ -1,0 +1,1284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2021 Benjamin Berg <benjamin@sipsolutions.net>
+ * Copyright (C) 2015 Thomas Meyer (thomas@m3y3r.de)
+ * Copyright (C) 2002- 2007 Jeff Dike (jdike@{addtoit,linux.intel}.com)
+ */
+
+#include <stdlib.h>
+#include <stdbool.h>
+#include <unistd.h>
+#include <sched.h>
+#include <errno.h>
+#include <string.h>
+#include <fcntl.h>
+#include <mem_user.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <asm/unistd.h>
+#include <as-layout.h>
+#include <init.h>
+#include <kern_util.h>
+#include <mem.h>
+#include <os.h>
+#include <ptrace_user.h>
+#include <registers.h>
+#include <skas.h>
+#include <smp.h>
+#include <sysdep/stub.h>
+#include <sysdep/mcontext.h>
+#include <linux/seccomp.h>
+#include <linux/threads.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+#include <sys/ioctl.h>
+#include <timetravel.h>
+#include <asm-generic/rwonce.h>
+#include "../internal.h"
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS	SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP	(1UL << 0)
+#endif
+
+int is_skas_winch(int pid, int fd, void *data)
+{
+	return pid == getpgrp();
+}
+
+static const char *ptrace_reg_name(int idx)
+{
+#define R(n) case HOST_##n: return #n
+
+	switch (idx) {
+#ifdef __x86_64__
+	R(BX);
+	R(CX);
+	R(DI);
+	R(SI);
+	R(DX);
+	R(BP);
+	R(AX);
+	R(R8);
+	R(R9);
+	R(R10);
+	R(R11);
+	R(R12);
+	R(R13);
+	R(R14);
+	R(R15);
+	R(ORIG_AX);
+	R(CS);
+	R(SS);
+	R(EFLAGS);
+#elif defined(__i386__)
+	R(IP);
+	R(SP);
+	R(EFLAGS);
+	R(AX);
+	R(BX);
+	R(CX);
+	R(DX);
+	R(SI);
+	R(DI);
+	R(BP);
+	R(CS);
+	R(SS);
+	R(DS);
+	R(FS);
+	R(ES);
+	R(GS);
+	R(ORIG_AX);
+#endif
+	}
+	return "";
+}
+
+static int ptrace_dump_regs(int pid)
+{
+	unsigned long regs[MAX_REG_NR];
+	int i;
+
+	if (ptrace(PTRACE_GETREGS, pid, 0, regs) < 0)
+		return -errno;
+
+	printk(UM_KERN_ERR "Stub registers -\n");
+	for (i = 0; i < ARRAY_SIZE(regs); i++) {
+		const char *regname = ptrace_reg_name(i);
+
+		printk(UM_KERN_ERR "\t%s\t(%2d): %lx\n", regname, i, regs[i]);
+	}
+
+	return 0;
+}
+
+/*
+ * Signals that are OK to receive in the stub - we'll just continue it.
+ * SIGWINCH will happen when UML is inside a detached screen.
+ */
+#define STUB_SIG_MASK ((1 << SIGALRM) | (1 << SIGWINCH))
+
+/* Signals that the stub will finish with - anything else is an error */
+#define STUB_DONE_MASK (1 << SIGTRAP)
+
+void wait_stub_done(int pid)
+{
+	int n, status, err;
+
+	while (1) {
+		CATCH_EINTR(n = waitpid(pid, &status, WUNTRACED | __WALL));
+		if ((n < 0) || !WIFSTOPPED(status))
+			goto bad_wait;
+
+		if (((1 << WSTOPSIG(status)) & STUB_SIG_MASK) == 0)
+			break;
+
+		err = ptrace(PTRACE_CONT, pid, 0, 0);
+		if (err) {
+			printk(UM_KERN_ERR "%s : continue failed, errno = %d\n",
+			       __func__, errno);
+			fatal_sigsegv();
+		}
+	}
+
+	if (((1 << WSTOPSIG(status)) & STUB_DONE_MASK) != 0)
+		return;
+
+bad_wait:
+	err = ptrace_dump_regs(pid);
+	if (err)
+		printk(UM_KERN_ERR "Failed to get registers from stub, errno = %d\n",
+		       -err);
+	printk(UM_KERN_ERR "%s : failed to wait for SIGTRAP, pid = %d, n = %d, errno = %d, status = 0x%x\n",
+	       __func__, pid, n, errno, status);
+	fatal_sigsegv();
+}
+
+/*
+ * Hand-offs between the monitor and the stub are synchronous, so let the
+ * host switch directly between the two (Linux 6.6 and later).
+ */
+static int seccomp_sync_wake_up = 1;
+
+static int __init seccomp_sync_wake_up_setup(char *line, int *add)
+{
+	seccomp_sync_wake_up = !!strtoul(line, NULL, 0);
+	return 0;
+}
+
+__uml_setup("seccomp_sync_wake_up=", seccomp_sync_wake_up_setup,
+"seccomp_sync_wake_up=<0|1>\n"
+"    In SECCOMP mode, ask the host to hand the CPU over directly when the\n"
+"    stub reports to the kernel and back (default 1, where supported).\n\n"
+);
+
+/*
+ * Watchdog: a stub that blocks SIGALRM with a crafted rt_sigreturn never
+ * reports and would keep its vCPU for ever. Every report parks the stub and
+ * is a real scheduling point, so what matters is how much host CPU time the
+ * stub consumes without reporting; the host accounts that, the guest cannot
+ * fake it. A stub that runs guest code gets SIGALRM every tick and reports,
+ * so the default of two seconds of CPU time cannot be reached legitimately,
+ * and a stub that does not get the CPU (loaded host) accrues nothing.
+ */
+static unsigned int seccomp_watchdog_ms = 2000;
+
+static int __init seccomp_watchdog_setup(char *line, int *add)
+{
+	seccomp_watchdog_ms = strtoul(line, NULL, 0);
+	return 0;
+}
+
+__uml_setup("seccomp_watchdog=", seccomp_watchdog_setup,
+"seccomp_watchdog=<ms>\n"
+"    In SECCOMP mode, kill a userspace process whose stub consumed this much\n"
+"    host CPU time without reporting to the kernel (default 2000, 0 disables;\n"
+"    disabled in time-travel mode). The process is killed within about 1.25\n"
+"    times this value once it starts running.\n\n"
+);
+
+struct seccomp_wd_slot {
+	int pid;
+	int pidfd;
+	/* Odd while the stub runs; written by the vCPU, read by the watchdog */
+	unsigned long gen;
+	/* gen of the run the watchdog killed */
+	unsigned long killed;
+};
+
+static struct seccomp_wd_slot seccomp_wd[CONFIG_NR_CPUS];
+static int seccomp_wd_running;
+
+static void seccomp_watchdog_start(struct mm_id *mm_idp)
+{
+	struct seccomp_wd_slot *slot = &seccomp_wd[uml_curr_cpu()];
+
+	if (!seccomp_wd_running)
+		return;
+
+	__atomic_store_n(&slot->pid, mm_idp->pid, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->pidfd, mm_idp->pidfd, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->gen, slot->gen + 1, __ATOMIC_SEQ_CST);
+}
+
+static void seccomp_watchdog_stop(struct mm_id *mm_idp, int err)
+{
+	struct seccomp_wd_slot *slot = &seccomp_wd[uml_curr_cpu()];
+	unsigned long gen = slot->gen;
+
+	if (!seccomp_wd_running)
+		return;
+
+	__atomic_store_n(&slot->gen, gen + 1, __ATOMIC_SEQ_CST);
+
+	if (err && __atomic_load_n(&slot->killed, __ATOMIC_SEQ_CST) == gen)
+		printk(UM_KERN_ERR "seccomp watchdog: killed pid %d, its stub used %u ms of CPU time without reporting\n",
+		       mm_idp->pid, seccomp_watchdog_ms);
+}
+
+static long long seccomp_wd_cpu_ns(int pid)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	if (clock_getcpuclockid(pid, &cid) || clock_gettime(cid, &ts))
+		return -1;
+
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void seccomp_wd_check(struct seccomp_wd_slot *slot,
+			     unsigned long *seen_gen, long long *start_ns)
+{
+	unsigned long gen = __atomic_load_n(&slot->gen, __ATOMIC_SEQ_CST);
+	int pid = __atomic_load_n(&slot->pid, __ATOMIC_RELAXED);
+	int pidfd = __atomic_load_n(&slot->pidfd, __ATOMIC_RELAXED);
+	long long ns;
+	int fd;
+
+	if (!(gen & 1))
+		return;
+
+	/*
+	 * Take our own reference to the stub and make sure it is still the
+	 * one of this run: the vCPU may close its pidfd once it moves on.
+	 */
+	fd = fcntl(pidfd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (__atomic_load_n(&slot->gen, __ATOMIC_SEQ_CST) != gen)
+		goto out;
+
+	ns = seccomp_wd_cpu_ns(pid);
+	/* Still alive, so the pid was not reused while we read its clock */
+	if (ns < 0 || syscall(__NR_pidfd_send_signal, fd, 0, NULL, 0))
+		goto out;
+
+	if (gen != *seen_gen) {
+		*seen_gen = gen;
+		*start_ns = ns;
+		goto out;
+	}
+
+	if (ns - *start_ns >= seccomp_watchdog_ms * 1000000LL) {
+		__atomic_store_n(&slot->killed, gen, __ATOMIC_SEQ_CST);
+		syscall(__NR_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+	}
+out:
+	close(fd);
+}
+
+static void *seccomp_watchdog(void *arg)
+{
+	unsigned long seen_gen[CONFIG_NR_CPUS] = {};
+	long long start_ns[CONFIG_NR_CPUS] = {};
+	unsigned long tick_ms = seccomp_watchdog_ms / 4 ? : 1;
+	struct timespec tick = {
+		.tv_sec = tick_ms / 1000,
+		.tv_nsec = (tick_ms % 1000) * 1000000,
+	};
+	int cpu;
+
+	for (;;) {
+		nanosleep(&tick, NULL);
+
+		for (cpu = 0; cpu < CONFIG_NR_CPUS; cpu++)
+			seccomp_wd_check(&seccomp_wd[cpu], &seen_gen[cpu],
+					 &start_ns[cpu]);
+	}
+
+	return NULL;
+}
+
+static int __init start_seccomp_watchdog(void)
+{
+	static struct os_helper_thread *td;
+
+	if (!using_seccomp || !seccomp_watchdog_ms ||
+	    time_travel_mode == TT_MODE_INFCPU ||
+	    time_travel_mode == TT_MODE_EXTERNAL)
+		return 0;
+
+	if (os_run_helper_thread(&td, seccomp_watchdog, NULL) < 0) {
+		printk(UM_KERN_ERR "%s : could not start the seccomp watchdog\n",
+		       __func__);
+		return 0;
+	}
+
+	seccomp_wd_running = 1;
+	return 0;
+}
+__initcall(start_seccomp_watchdog);
+
+/*
+ * SECCOMP mode: the stub talks to the monitor only through seccomp
+ * notifications on its listener. A report is a notification from
+ * stub_report_ip; while it is pending the single-threaded stub is parked in
+ * the host kernel, so its registers and memory cannot change until we reply.
+ * The stub's mmap and munmap calls are notifications as well and must match
+ * the queued batch one by one.
+ */
+extern char __syscall_stub_start[];
+
+static int stub_poll_alive(struct mm_id *mm_idp, int fd, int ms);
+
+static int stub_notif_wait(struct mm_id *mm_idp, struct seccomp_notif *req)
+{
+	for (;;) {
+		/* Marked dead by the SIGCHLD handler in mmu.c */
+		if (__READ_ONCE(mm_idp->pid) < 0)
+			return -ESRCH;
+
+		memset(req, 0, sizeof(*req));
+		if (ioctl(mm_idp->listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != ENOENT)
+			return -errno;
+
+		/*
+		 * ENOENT: the notification's caller was killed after it woke
+		 * us, or the stub is gone and reaping it woke us (the SIGCHLD
+		 * handler reaps it while we wait).
+		 */
+		if (stub_poll_alive(mm_idp, -1, 0) < 0)
+			return -ESRCH;
+	}
+}
+
+static void stub_notif_reply(struct mm_id *mm_idp, unsigned long long id,
+			     long val, int error, unsigned int flags)
+{
+	struct seccomp_notif_resp resp = {
+		.id = id,
+		.val = val,
+		.error = error,
+		.flags = flags,
+	};
+
+	/* ENOENT means the stub was killed meanwhile, which we notice later */
+	CATCH_EINTR(ioctl(mm_idp->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp));
+}
+
+/* Check a stub mmap or munmap against the next queued syscall. */
+static void stub_serve_syscall(struct mm_id *mm_idp,
+			       const struct seccomp_notif *req)
+{
+	int type = req->data.nr == STUB_MMAP_NR ? STUB_SYSCALL_MMAP :
+					       STUB_SYSCALL_MUNMAP;
+	const struct stub_syscall *sc = NULL;
+	int err;
+
+	if (mm_idp->syscall_done < mm_idp->syscall_data_len)
+		sc = &mm_idp->syscall_data[mm_idp->syscall_done];
+
+	err = stub_syscall_check(mm_idp, sc, type, req->data.args);
+	if (err) {
+		stub_notif_reply(mm_idp, req->id, 0, err, 0);
+		return;
+	}
+
+	mm_idp->syscall_done++;
+
+	/*
+	 * CONTINUE is safe: mmap and munmap take scalar arguments only,
+	 * seccomp captured them at the trap, and they are exactly the
+	 * queued syscall the guest page table authorises. Nothing the
+	 * host will use can change after this check.
+	 */
+	stub_notif_reply(mm_idp, req->id, 0, 0,
+			 SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+}
+
+/*
+ * Wait for the stub's next report, serving its mmap and munmap calls on
+ * the way. Returns 0 once the stub is parked in a report.
+ */
+static int stub_wait_report(struct mm_id *mm_idp)
+{
+	unsigned long report_ip = STUB_CODE +
+		(unsigned long)stub_report_ip -
+		(unsigned long)__syscall_stub_start;
+	struct seccomp_notif req;
+	int err;
+
+	for (;;) {
+		err = stub_notif_wait(mm_idp, &req);
+		if (err)
+			return err;
+
+		if (req.data.nr == STUB_REPORT_NR &&
+		    req.data.instruction_pointer == report_ip)
+			break;
+
+		if (req.data.nr == STUB_MMAP_NR || req.data.nr == __NR_munmap) {
+			stub_serve_syscall(mm_idp, &req);
+			continue;
+		}
+
+		/* The filter lets nothing else through */
+		stub_notif_reply(mm_idp, req.id, 0, -EPERM, 0);
+	}
+
+	mm_idp->parked = 1;
+	mm_idp->report_id = req.id;
+
+	return 0;
+}
+
+/**
+ * seccomp_stub_run() - let the parked stub run and wait for its next report
+ * @mm_idp: the stub
+ * @cmd: STUB_CMD_RESUME to return to the guest after the queued syscalls,
+ *	 STUB_CMD_REPORT to report right after them
+ *
+ * Return: 0 once the stub is parked again having done every queued syscall,
+ * -EIO if it reported with syscalls outstanding or failed (a failed batch,
+ * or a guest skipping it), -ESRCH if it died.
+ */
+int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
+{
+	struct stub_data *data = (void *)mm_idp->stack;
+	int len = mm_idp->syscall_data_len;
+	int err;
+
+	if (!mm_idp->parked)
+		return -ESRCH;
+
+	if (len < 0)
+		len = 0;
+
+	memcpy(data->syscall_data, mm_idp->syscall_data,
+	       len * sizeof(data->syscall_data[0]));
+	data->syscall_data_len = len;
+	data->resume_sp = stub_frame_resume_sp(&mm_idp->frame);
+	mm_idp->syscall_done = 0;
+	mm_idp->parked = 0;
+
+	seccomp_watchdog_start(mm_idp);
+	stub_notif_reply(mm_idp, mm_idp->report_id, cmd, 0, 0);
+	err = stub_wait_report(mm_idp);
+	seccomp_watchdog_stop(mm_idp, err);
+	if (err)
+		return err;
+
+	/* The guest can fake an error, which only kills its own task */
+	if (mm_idp->syscall_done != len || __READ_ONCE(data->err))
+		return -EIO;
+
+	return 0;
+}
+
+/*
+ * Wait until @fd is readable, or the stub exits or @ms pass. Returns 1 when
+ * @fd is readable, 0 on timeout and a negative error otherwise.
+ */
+static int stub_poll_alive(struct mm_id *mm_idp, int fd, int ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = mm_idp->pidfd, .events = POLLIN },
+		{ .fd = fd, .events = POLLIN },
+	};
+	int n;
+
+	n = poll(pfd, fd < 0 ? 1 : 2, ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (pfd[0].revents)
+		return -ESRCH;
+	return n > 0;
+}
+
+/* Fetch the listener the stub created and wait for its first report. */
+static int seccomp_stub_attach(struct mm_id *mm_idp, int sock)
+{
+	struct stub_data *data = (void *)mm_idp->stack;
+	__u64 no_id = 0;
+	int i, err;
+	char c;
+
+	mm_idp->pidfd = syscall(__NR_pidfd_open, mm_idp->pid, 0);
+	if (mm_idp->pidfd < 0)
+		return -errno;
+
+	/* The stub writes a byte to its socket right before seccomp() */
+	do {
+		err = stub_poll_alive(mm_idp, sock, -1);
+	} while (err == 0);
+	if (err < 0)
+		return err;
+	if (read(sock, &c, 1) != 1)
+		return -EPIPE;
+
+	/*
+	 * So the listener is about to exist; there is nothing to wait on for
+	 * it without allowing the stub another syscall, so poll for it: yield
+	 * first (the stub may share our CPU), then sleep, for at most ten
+	 * seconds of a stub that is alive but not running.
+	 */
+	for (i = 0; i < 10100; i++) {
+		mm_idp->listener = syscall(__NR_pidfd_getfd, mm_idp->pidfd,
+					   STUB_LISTENER_FD, 0);
+		if (mm_idp->listener >= 0 || errno != EBADF)
+			break;
+		if (i < 100) {
+			sched_yield();
+			continue;
+		}
+		err = stub_poll_alive(mm_idp, -1, 1);
+		if (err < 0)
+			return err;
+	}
+	if (mm_idp->listener < 0)
+		return -errno;
+
+	/* A listener answers an unknown id with ENOENT, anything else not */
+	if (ioctl(mm_idp->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &no_id) == 0 ||
+	    errno != ENOENT)
+		return -EBADF;
+
+	if (seccomp_sync_wake_up &&
+	    ioctl(mm_idp->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0)
+		seccomp_sync_wake_up = 0;
+
+	err = stub_wait_report(mm_idp);
+	if (err)
+		return err;
+
+	/* No guest code has run in this stub yet: its frame is trustworthy */
+	if (data->signal != SIGSYS)
+		return -EINVAL;
+
+	err = stub_frame_layout(data, &mm_idp->frame);
+	if (err)
+		return err;
+
+	if (mm_idp->frame.si_offset > sizeof(data->sigstack) - sizeof(siginfo_t))
+		return -EINVAL;
+
+	return 0;
+}
+
+extern unsigned long current_stub_stack(void);
+
+static void get_skas_faultinfo(int pid, struct faultinfo *fi)
+{
+	int err;
+
+	err = ptrace(PTRACE_CONT, pid, 0, SIGSEGV);
+	if (err) {
+		printk(UM_KERN_ERR "Failed to continue stub, pid = %d, "
+		       "errno = %d\n", pid, errno);
+		fatal_sigsegv();
+	}
+	wait_stub_done(pid);
+
+	/*
+	 * faultinfo is prepared by the stub_segv_handler at start of
+	 * the stub stack page. We just have to copy it.
+	 */
+	memcpy(fi, (void *)current_stub_stack(), sizeof(*fi));
+}
+
+static void handle_trap(struct uml_pt_regs *regs)
+{
+	if ((UPT_IP(regs) >= STUB_START) && (UPT_IP(regs) < STUB_END))
+		fatal_sigsegv();
+
+	handle_syscall(regs);
+}
+
+static int stub_exe_fd;
+
+struct tramp_data {
+	struct stub_data *stub_data;
+	/* 0 is inherited, 1 is the kernel side */
+	int sockpair[2];
+};
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC	(1U << 2)
+#endif
+
+static int userspace_tramp(void *data)
+{
+	struct tramp_data *tramp_data = data;
+	char *const argv[] = { "uml-userspace", NULL };
+	unsigned long long offset;
+	struct stub_init_data init_data = {
+		.seccomp = using_seccomp,
+		.stub_start = STUB_START,
+	};
+	int ret;
+
+	if (using_seccomp) {
+		init_data.report_ip = STUB_CODE +
+				      (unsigned long)stub_report_ip -
+				      (unsigned long)__syscall_stub_start;
+		init_data.signal_handler = STUB_CODE +
+					   (unsigned long) stub_signal_interrupt -
+					   (unsigned long) __syscall_stub_start;
+		init_data.signal_restorer = STUB_CODE +
+					   (unsigned long) stub_signal_restorer -
+					   (unsigned long) __syscall_stub_start;
+	} else {
+		init_data.signal_handler = STUB_CODE +
+					   (unsigned long) stub_segv_handler -
+					   (unsigned long) __syscall_stub_start;
+		init_data.signal_restorer = 0;
+	}
+
+	init_data.stub_code_fd = phys_mapping(uml_to_phys(__syscall_stub_start),
+					      &offset);
+	init_data.stub_code_offset = MMAP_OFFSET(offset);
+
+	init_data.stub_data_fd = phys_mapping(uml_to_phys(tramp_data->stub_data),
+					      &offset);
+	init_data.stub_data_offset = MMAP_OFFSET(offset);
+
+	/*
+	 * Avoid leaking unneeded FDs to the stub by setting CLOEXEC on all FDs
+	 * and then unsetting it on all memory related FDs.
+	 * This is not strictly necessary from a safety perspective.
+	 */
+	syscall(__NR_close_range, 0, ~0U, CLOSE_RANGE_CLOEXEC);
+
+	/* dup2 signaling FD/socket to STDIN */
+	if (dup2(tramp_data->sockpair[0], 0) < 0)
+		exit(3);
+	close(tramp_data->sockpair[0]);
+
+	if (using_seccomp) {
+		/*
+		 * The stub keeps the memory FD for all its mmap calls, so it
+		 * never needs to be passed over the socket.
+		 */
+		if (init_data.stub_data_fd != init_data.stub_code_fd ||
+		    dup2(init_data.stub_data_fd, STUB_MEM_FD) < 0)
+			exit(6);
+		init_data.stub_code_fd = STUB_MEM_FD;
+		init_data.stub_data_fd = STUB_MEM_FD;
+	} else {
+		fcntl(init_data.stub_data_fd, F_SETFD, 0);
+	}
+
+	/* Write init_data and close write side */
+	ret = write(tramp_data->sockpair[1], &init_data, sizeof(init_data));
+	close(tramp_data->sockpair[1]);
+
+	if (ret != sizeof(init_data))
+		exit(4);
+
+	/* Raw execveat for compatibility with older libc versions */
+	syscall(__NR_execveat, stub_exe_fd, (unsigned long)"",
+		(unsigned long)argv, NULL, AT_EMPTY_PATH);
+
+	exit(5);
+}
+
+extern char stub_exe_start[];
+extern char stub_exe_end[];
+
+extern char *tempdir;
+
+#define STUB_EXE_NAME_TEMPLATE "/uml-userspace-XXXXXX"
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+static int __init init_stub_exe_fd(void)
+{
+	size_t written = 0;
+	char *tmpfile = NULL;
+
+	stub_exe_fd = memfd_create("uml-userspace",
+				   MFD_EXEC | MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (stub_exe_fd < 0) {
+		printk(UM_KERN_INFO "Could not create executable memfd, using temporary file!");
+
+		tmpfile = malloc(strlen(tempdir) +
+				  strlen(STUB_EXE_NAME_TEMPLATE) + 1);
+		if (tmpfile == NULL)
+			panic("Failed to allocate memory for stub binary name");
+
+		strcpy(tmpfile, tempdir);
+		strcat(tmpfile, STUB_EXE_NAME_TEMPLATE);
+
+		stub_exe_fd = mkstemp(tmpfile);
+		if (stub_exe_fd < 0)
+			panic("Could not create temporary file for stub binary: %d",
+			      -errno);
+	}
+
+	while (written < stub_exe_end - stub_exe_start) {
+		ssize_t res = write(stub_exe_fd, stub_exe_start + written,
+				    stub_exe_end - stub_exe_start - written);
+		if (res < 0) {
+			if (errno == EINTR)
+				continue;
+
+			if (tmpfile)
+				unlink(tmpfile);
+			panic("Failed write stub binary: %d", -errno);
+		}
+
+		written += res;
+	}
+
+	if (!tmpfile) {
+		fcntl(stub_exe_fd, F_ADD_SEALS,
+		      F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	} else {
+		if (fchmod(stub_exe_fd, 00500) < 0) {
+			unlink(tmpfile);
+			panic("Could not make stub binary executable: %d",
+			      -errno);
+		}
+
+		close(stub_exe_fd);
+		stub_exe_fd = open(tmpfile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (stub_exe_fd < 0) {
+			unlink(tmpfile);
+			panic("Could not reopen stub binary: %d", -errno);
+		}
+
+		unlink(tmpfile);
+		free(tmpfile);
+	}
+
+	return 0;
+}
+__initcall(init_stub_exe_fd);
+
+int using_seccomp;
+
+void seccomp_stub_release(struct mm_id *mm_id)
+{
+	if (mm_id->listener >= 0)
+		close(mm_id->listener);
+	if (mm_id->pidfd >= 0)
+		close(mm_id->pidfd);
+	mm_id->listener = -1;
+	mm_id->pidfd = -1;
+	mm_id->parked = 0;
+}
+
+/**
+ * start_userspace() - prepare a new userspace process
+ * @mm_id: The corresponding struct mm_id
+ *
+ * Setups a new temporary stack page that is used while userspace_tramp() runs
+ * Clones the kernel process into a new userspace process, with FDs only.
+ *
+ * Return: When positive: the process id of the new userspace process,
+ *         when negative: an error number.
+ * FIXME: can PIDs become negative?!
+ */
+int start_userspace(struct mm_id *mm_id)
+{
+	struct stub_data *proc_data = (void *)mm_id->stack;
+	struct tramp_data tramp_data = {
+		.stub_data = proc_data,
+	};
+	void *stack;
+	unsigned long sp;
+	int status, n, err;
+
+	/* setup a temporary stack page */
+	stack = mmap(NULL, UM_KERN_PAGE_SIZE,
+		     PROT_READ | PROT_WRITE | PROT_EXEC,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (stack == MAP_FAILED) {
+		err = -errno;
+		printk(UM_KERN_ERR "%s : mmap failed, errno = %d\n",
+		       __func__, errno);
+		return err;
+	}
+
+	/* set stack pointer to the end of the stack page, so it can grow downwards */
+	sp = (unsigned long)stack + UM_KERN_PAGE_SIZE;
+
+	/* socket pair for init data and SECCOMP FD passing (no CLOEXEC here) */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, tramp_data.sockpair)) {
+		err = -errno;
+		printk(UM_KERN_ERR "%s : socketpair failed, errno = %d\n",
+		       __func__, errno);
+		return err;
+	}
+
+	mm_id->listener = -1;
+	mm_id->pidfd = -1;
+	mm_id->parked = 0;
+
+	mm_id->pid = clone(userspace_tramp, (void *) sp,
+		    CLONE_VFORK | CLONE_VM | SIGCHLD,
+		    (void *)&tramp_data);
+	if (mm_id->pid < 0) {
+		err = -errno;
+		printk(UM_KERN_ERR "%s : clone failed, errno = %d\n",
+		       __func__, errno);
+		goto out_close;
+	}
+
+	if (using_seccomp) {
+		err = seccomp_stub_attach(mm_id, tramp_data.sockpair[1]);
+		if (err) {
+			printk(UM_KERN_ERR "%s : no working seccomp listener for the stub, errno = %d\n",
+			       __func__, -err);
+			goto out_kill;
+		}
+	} else {
+		do {
+			CATCH_EINTR(n = waitpid(mm_id->pid, &status,
+						WUNTRACED | __WALL));
+			if (n < 0) {
+				err = -errno;
+				printk(UM_KERN_ERR "%s : wait failed, errno = %d\n",
+				       __func__, errno);
+				goto out_kill;
+			}
+		} while (WIFSTOPPED(status) && (WSTOPSIG(status) == SIGALRM));
+
+		if (!WIFSTOPPED(status) || (WSTOPSIG(status) != SIGSTOP)) {
+			err = -EINVAL;
+			printk(UM_KERN_ERR "%s : expected SIGSTOP, got status = %d\n",
+			       __func__, status);
+			goto out_kill;
+		}
+
+		if (ptrace(PTRACE_SETOPTIONS, mm_id->pid, NULL,
+			   (void *) PTRACE_O_TRACESYSGOOD) < 0) {
+			err = -errno;
+			printk(UM_KERN_ERR "%s : PTRACE_SETOPTIONS failed, errno = %d\n",
+			       __func__, errno);
+			goto out_kill;
+		}
+	}
+
+	if (munmap(stack, UM_KERN_PAGE_SIZE) < 0) {
+		err = -errno;
+		printk(UM_KERN_ERR "%s : munmap failed, errno = %d\n",
+		       __func__, errno);
+		goto out_kill;
+	}
+
+	close(tramp_data.sockpair[0]);
+	if (using_seccomp)
+		mm_id->sock = tramp_data.sockpair[1];
+	else
+		close(tramp_data.sockpair[1]);
+
+	return 0;
+
+out_kill:
+	os_kill_ptraced_process(mm_id->pid, 1);
+out_close:
+	close(tramp_data.sockpair[0]);
+	close(tramp_data.sockpair[1]);
+	seccomp_stub_release(mm_id);
+
+	mm_id->pid = -1;
+
+	return err;
+}
+
+static int unscheduled_userspace_iterations;
+extern unsigned long tt_extra_sched_jiffies;
+
+void userspace(struct uml_pt_regs *regs)
+{
+	int err, status, op;
+	siginfo_t si_local;
+	siginfo_t *si;
+	int sig;
+
+	/* Handle any immediate reschedules or signals */
+	interrupt_end();
+
+	while (1) {
+		struct mm_id *mm_id = current_mm_id();
+
+		/*
+		 * At any given time, only one CPU thread can enter the
+		 * turnstile to operate on the same stub process, including
+		 * executing stub system calls (mmap and munmap).
+		 */
+		enter_turnstile(mm_id);
+
+		/*
+		 * When we are in time-travel mode, userspace can theoretically
+		 * do a *lot* of work without being scheduled. The problem with
+		 * this is that it will prevent kernel bookkeeping (primarily
+		 * the RCU) from running and this can for example cause OOM
+		 * situations.
+		 *
+		 * This code accounts a jiffie against the scheduling clock
+		 * after the defined userspace iterations in the same thread.
+		 * By doing so the situation is effectively prevented.
+		 */
+		if (time_travel_mode == TT_MODE_INFCPU ||
+		    time_travel_mode == TT_MODE_EXTERNAL) {
+#ifdef CONFIG_UML_MAX_USERSPACE_ITERATIONS
+			if (CONFIG_UML_MAX_USERSPACE_ITERATIONS &&
+			    unscheduled_userspace_iterations++ >
+			    CONFIG_UML_MAX_USERSPACE_ITERATIONS) {
+				tt_extra_sched_jiffies += 1;
+				unscheduled_userspace_iterations = 0;
+			}
+#endif
+		}
+
+		time_travel_print_bc_msg();
+
+		current_mm_sync();
+
+		if (using_seccomp) {
+			struct stub_data *proc_data = (void *) mm_id->stack;
+			struct stub_frame *frame = &mm_id->frame;
+
+			err = set_stub_state(regs, proc_data, frame,
+					     singlestepping());
+			if (err) {
+				printk(UM_KERN_ERR "%s - failed to set regs: %d",
+				       __func__, err);
+				fatal_sigsegv();
+			}
+
+			err = seccomp_stub_run(mm_id, STUB_CMD_RESUME);
+			if (err) {
+				long stub_err = __READ_ONCE(proc_data->err);
+
+				if (err == -EIO) {
+					printk(UM_KERN_ERR "%s - stub did not complete its queued syscalls, killing pid %d\n",
+					       __func__, mm_id->pid);
+					syscall_stub_dump_error(mm_id,
+								mm_id->syscall_done,
+								stub_err);
+					if (stub_err == -ENOMEM)
+						report_enomem();
+				}
+				mm_id->syscall_data_len = err;
+				fatal_sigsegv();
+			}
+
+			mm_id->syscall_data_len = 0;
+
+			/*
+			 * The guest can write stub_data at any time: read the
+			 * signal once, take the frame from where the first
+			 * report put it and copy siginfo before using it.
+			 */
+			sig = __READ_ONCE(proc_data->signal);
+
+			err = get_stub_state(regs, proc_data, frame, NULL);
+			if (err) {
+				printk(UM_KERN_ERR "%s - failed to get regs: %d",
+				       __func__, err);
+				fatal_sigsegv();
+			}
+
+			si = &si_local;
+			memcpy(si, &proc_data->sigstack[frame->si_offset],
+			       sizeof(*si));
+
+			regs->is_user = 1;
+
+			/* Fill in ORIG_RAX and extract fault information */
+			PT_SYSCALL_NR(regs->gp) = si->si_syscall;
+			if (sig == SIGSEGV) {
+				mcontext_t *mcontext;
+
+				mcontext = (void *)&proc_data->sigstack[frame->mctx_offset];
+				GET_FAULTINFO_FROM_MC(regs->faultinfo, mcontext);
+			}
+		} else {
+			int pid = mm_id->pid;
+
+			/* Flush out any pending syscalls */
+			err = syscall_stub_flush(mm_id);
+			if (err) {
+				if (err == -ENOMEM)
+					report_enomem();
+
+				printk(UM_KERN_ERR "%s - Error flushing stub syscalls: %d",
+					__func__, -err);
+				fatal_sigsegv();
+			}
+
+			/*
+			 * This can legitimately fail if the process loads a
+			 * bogus value into a segment register.  It will
+			 * segfault and PTRACE_GETREGS will read that value
+			 * out of the process.  However, PTRACE_SETREGS will
+			 * fail.  In this case, there is nothing to do but
+			 * just kill the process.
+			 */
+			if (ptrace(PTRACE_SETREGS, pid, 0, regs->gp)) {
+				printk(UM_KERN_ERR "%s - ptrace set regs failed, errno = %d\n",
+				       __func__, errno);
+				fatal_sigsegv();
+			}
+
+			if (put_fp_registers(pid, regs->fp)) {
+				printk(UM_KERN_ERR "%s - ptrace set fp regs failed, errno = %d\n",
+				       __func__, errno);
+				fatal_sigsegv();
+			}
+
+			if (singlestepping())
+				op = PTRACE_SYSEMU_SINGLESTEP;
+			else
+				op = PTRACE_SYSEMU;
+
+			if (ptrace(op, pid, 0, 0)) {
+				printk(UM_KERN_ERR "%s - ptrace continue failed, op = %d, errno = %d\n",
+				       __func__, op, errno);
+				fatal_sigsegv();
+			}
+
+			CATCH_EINTR(err = waitpid(pid, &status, WUNTRACED | __WALL));
+			if (err < 0) {
+				printk(UM_KERN_ERR "%s - wait failed, errno = %d\n",
+				       __func__, errno);
+				fatal_sigsegv();
+			}
+
+			regs->is_user = 1;
+			if (ptrace(PTRACE_GETREGS, pid, 0, regs->gp)) {
+				printk(UM_KERN_ERR "%s - PTRACE_GETREGS failed, errno = %d\n",
+				       __func__, errno);
+				fatal_sigsegv();
+			}
+
+			if (get_fp_registers(pid, regs->fp)) {
+				printk(UM_KERN_ERR "%s -  get_fp_registers failed, errno = %d\n",
+				       __func__, errno);
+				fatal_sigsegv();
+			}
+
+			if (WIFSTOPPED(status)) {
+				sig = WSTOPSIG(status);
+
+				/*
+				 * These signal handlers need the si argument
+				 * and SIGSEGV needs the faultinfo.
+				 * The SIGIO and SIGALARM handlers which constitute
+				 * the majority of invocations, do not use it.
+				 */
+				switch (sig) {
+				case SIGSEGV:
+					get_skas_faultinfo(pid,
+							   &regs->faultinfo);
+					fallthrough;
+				case SIGTRAP:
+				case SIGILL:
+				case SIGBUS:
+				case SIGFPE:
+				case SIGWINCH:
+					ptrace(PTRACE_GETSIGINFO, pid, 0,
+					       (struct siginfo *)&si_local);
+					si = &si_local;
+					break;
+				default:
+					si = NULL;
+					break;
+				}
+			} else {
+				sig = 0;
+			}
+		}
+
+		exit_turnstile(mm_id);
+
+		UPT_SYSCALL_NR(regs) = -1; /* Assume: It's not a syscall */
+
+		if (sig) {
+			switch (sig) {
+			case SIGSEGV:
+				if (using_seccomp || PTRACE_FULL_FAULTINFO)
+					(*sig_info[SIGSEGV])(SIGSEGV,
+							     (struct siginfo *)si,
+							     regs, NULL);
+				else
+					segv(regs->faultinfo, 0, 1, NULL, NULL);
+
+				break;
+			case SIGSYS:
+				handle_syscall(regs);
+				break;
+			case SIGTRAP + 0x80:
+				handle_trap(regs);
+				break;
+			case SIGTRAP:
+				relay_signal(SIGTRAP, (struct siginfo *)si, regs, NULL);
+				break;
+			case SIGALRM:
+				break;
+			case SIGIO:
+			case SIGILL:
+			case SIGBUS:
+			case SIGFPE:
+			case SIGWINCH:
+				block_signals_trace();
+				(*sig_info[sig])(sig, (struct siginfo *)si, regs, NULL);
+				unblock_signals_trace();
+				break;
+			default:
+				printk(UM_KERN_ERR "%s - child stopped with signal %d\n",
+				       __func__, sig);
+				fatal_sigsegv();
+			}
+			interrupt_end();
+
+			/* Avoid -ERESTARTSYS handling in host */
+			if (PT_SYSCALL_NR_OFFSET != PT_SYSCALL_RET_OFFSET)
+				PT_SYSCALL_NR(regs->gp) = -1;
+		}
+	}
+}
+
+void new_thread(void *stack, jmp_buf *buf, void (*handler)(void))
+{
+	(*buf)[0].JB_IP = (unsigned long) handler;
+	(*buf)[0].JB_SP = (unsigned long) stack + UM_THREAD_SIZE -
+		sizeof(void *);
+}
+
+#define INIT_JMP_NEW_THREAD 0
+#define INIT_JMP_CALLBACK 1
+#define INIT_JMP_HALT 2
+#define INIT_JMP_REBOOT 3
+
+void switch_threads(jmp_buf *me, jmp_buf *you)
+{
+	unscheduled_userspace_iterations = 0;
+
+	if (UML_SETJMP(me) == 0)
+		UML_LONGJMP(you, 1);
+}
+
+static jmp_buf initial_jmpbuf;
+
+static __thread void (*cb_proc)(void *arg);
+static __thread void *cb_arg;
+static __thread jmp_buf *cb_back;
+
+int start_idle_thread(void *stack, jmp_buf *switch_buf)
+{
+	int n;
+
+	set_handler(SIGWINCH);
+
+	/*
+	 * Can't use UML_SETJMP or UML_LONGJMP here because they save
+	 * and restore signals, with the possible side-effect of
+	 * trying to handle any signals which came when they were
+	 * blocked, which can't be done on this stack.
+	 * Signals must be blocked when jumping back here and restored
+	 * after returning to the jumper.
+	 */
+	n = setjmp(initial_jmpbuf);
+	switch (n) {
+	case INIT_JMP_NEW_THREAD:
+		(*switch_buf)[0].JB_IP = (unsigned long) uml_finishsetup;
+		(*switch_buf)[0].JB_SP = (unsigned long) stack +
+			UM_THREAD_SIZE - sizeof(void *);
+		break;
+	case INIT_JMP_CALLBACK:
+		(*cb_proc)(cb_arg);
+		longjmp(*cb_back, 1);
+		break;
+	case INIT_JMP_HALT:
+		kmalloc_ok = 0;
+		return 0;
+	case INIT_JMP_REBOOT:
+		kmalloc_ok = 0;
+		return 1;
+	default:
+		printk(UM_KERN_ERR "Bad sigsetjmp return in %s - %d\n",
+		       __func__, n);
+		fatal_sigsegv();
+	}
+	longjmp(*switch_buf, 1);
+
+	/* unreachable */
+	printk(UM_KERN_ERR "impossible long jump!");
+	fatal_sigsegv();
+	return 0;
+}
+
+void initial_thread_cb_skas(void (*proc)(void *), void *arg)
+{
+	jmp_buf here;
+
+	cb_proc = proc;
+	cb_arg = arg;
+	cb_back = &here;
+
+	initial_jmpbuf_lock();
+	if (UML_SETJMP(&here) == 0)
+		UML_LONGJMP(&initial_jmpbuf, INIT_JMP_CALLBACK);
+	initial_jmpbuf_unlock();
+
+	cb_proc = NULL;
+	cb_arg = NULL;
+	cb_back = NULL;
+}
+
+void halt_skas(void)
+{
+	initial_jmpbuf_lock();
+	UML_LONGJMP(&initial_jmpbuf, INIT_JMP_HALT);
+	/* unreachable */
+}
+
+static bool noreboot;
+
+static int __init noreboot_cmd_param(char *str, int *add)
+{
+	*add = 0;
+	noreboot = true;
+	return 0;
+}
+
+__uml_setup("noreboot", noreboot_cmd_param,
+"noreboot\n"
+"    Rather than rebooting, exit always, akin to QEMU's -no-reboot option.\n"
+"    This is useful if you're using CONFIG_PANIC_TIMEOUT in order to catch\n"
+"    crashes in CI\n\n");
+
+void reboot_skas(void)
+{
+	initial_jmpbuf_lock();
+	UML_LONGJMP(&initial_jmpbuf, noreboot ? INIT_JMP_HALT : INIT_JMP_REBOOT);
+	/* unreachable */
+}
