@@ -201,6 +201,20 @@ unsigned long stub_frame_resume_sp(const struct stub_frame *frame)
 #endif
 }
 
+/* The xstate part of the recorded frame's FP area, and its size */
+static struct _xstate_64 *stub_frame_xstate(struct _fpstate *fpstate_stub,
+					    const struct stub_frame *frame,
+					    int *size)
+{
+#ifdef CONFIG_X86_32
+	*size = frame->fp_size - offsetof(struct _fpstate_32, _fxsr_env);
+	return (void *)&fpstate_stub->_fxsr_env;
+#else
+	*size = frame->fp_size;
+	return (void *)fpstate_stub;
+#endif
+}
+
 int get_stub_state(struct uml_pt_regs *regs, struct stub_data *data,
 		   const struct stub_frame *frame, unsigned long *fp_size_out)
 {
@@ -214,13 +228,7 @@ int get_stub_state(struct uml_pt_regs *regs, struct stub_data *data,
 
 	get_regs_from_mc(regs, mcontext);
 
-#ifdef CONFIG_X86_32
-	xstate_stub = (void *)&fpstate_stub->_fxsr_env;
-	xstate_size = frame->fp_size - offsetof(struct _fpstate_32, _fxsr_env);
-#else
-	xstate_stub = (void *)fpstate_stub;
-	xstate_size = frame->fp_size;
-#endif
+	xstate_stub = stub_frame_xstate(fpstate_stub, frame, &xstate_size);
 
 	if (fp_size_out)
 		*fp_size_out = xstate_size;
@@ -268,13 +276,7 @@ int set_stub_state(struct uml_pt_regs *regs, struct stub_data *data,
 	uc = (void *)mcontext - offsetof(ucontext_t, uc_mcontext);
 	fpstate_stub = (void *)&data->sigstack[frame->fp_offset];
 
-#ifdef CONFIG_X86_32
-	xstate_stub = (void *)&fpstate_stub->_fxsr_env;
-	xstate_size = frame->fp_size - offsetof(struct _fpstate_32, _fxsr_env);
-#else
-	xstate_stub = (void *)fpstate_stub;
-	xstate_size = frame->fp_size;
-#endif
+	xstate_stub = stub_frame_xstate(fpstate_stub, frame, &xstate_size);
 	if (xstate_size < 0 || xstate_size > host_fp_size)
 		return -ENOSPC;
 
