@@ -1,0 +1,75 @@
+# Wiring only: every target runs scripts from scripts/ (see their --help).
+#
+#   make run           build the hardened kernel and the guest, boot it with
+#                      seccomp=on and show the attack tests' verdict table
+#   make test          everything CI checks: host packages, both kernels,
+#                      guest, arch-um-overlay, selftests on baseline and
+#                      hardened with 1 and 2 vCPUs, KUnit
+#
+#   make deps          install host packages, add the kernel's apt suite
+#   make kernel        fetch and unpack the pinned kernel into build/src/linux
+#   make baseline      build/baseline/linux (the unpatched base)
+#   make hardened      build/hardened/linux (base + patches/series)
+#   make guest         guest binaries (make -C selftests) and build/rootfs
+#   make check-series  apply, build and checkpatch --strict every patch in turn
+#   make overlay       regenerate arch-um-overlay/ from the series
+#   make check-overlay check arch-um-overlay/ matches the series
+#   make bench         benchmarks (scripts/bench), make bench-smoke: quick run
+#   make clean         remove build/ except the downloaded kernel package
+
+S := scripts
+
+.NOTPARALLEL:
+.PHONY: all run test deps kernel baseline hardened guest check-series \
+	overlay check-overlay bench bench-smoke clean
+
+all: hardened guest
+
+deps:
+	$(S)/setup-host
+
+kernel: deps
+	$(S)/get-kernel
+
+baseline: kernel
+	$(S)/build-kernel baseline
+
+hardened: kernel
+	$(S)/build-kernel hardened
+
+guest: kernel
+	@if [ -f selftests/Makefile ]; then \
+		echo "$(MAKE) -C selftests"; $(MAKE) -C selftests; \
+	else echo "guest: no selftests/Makefile, guest without test binaries"; fi
+	$(S)/mkroot
+
+run: hardened guest
+	$(S)/demo
+
+# baseline before hardened: the tree ends with the series pushed
+test: deps kernel baseline hardened guest
+	@if [ -f selftests/attacks.list ]; then $(MAKE) -C selftests check; fi
+	@if [ -d arch-um-overlay ]; then $(S)/check-overlay; \
+	else echo "test: no arch-um-overlay/, not checked"; fi
+	$(S)/run-tests
+
+check-series: kernel
+	$(S)/check-series
+
+overlay: kernel
+	$(S)/gen-overlay
+
+check-overlay: kernel
+	$(S)/check-overlay
+
+bench: baseline hardened guest
+	@if [ -x $(S)/bench ]; then $(S)/bench; \
+	else echo "bench: no scripts/bench yet" >&2; exit 1; fi
+
+bench-smoke: baseline hardened guest
+	@if [ -x $(S)/bench ]; then $(S)/bench --smoke; \
+	else echo "bench-smoke: no scripts/bench yet" >&2; exit 1; fi
+
+clean:
+	rm -rf build/obj build/src build/baseline build/hardened build/guest \
+		build/rootfs build/runs build/tmp build/uml build/logs build/bench
