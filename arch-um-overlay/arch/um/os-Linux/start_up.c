@@ -298,9 +298,12 @@ static bool __init init_seccomp(void)
 	int n;
 	unsigned long sp;
 
-	/* The stub reports through a listener the kernel pulls from it */
+	/*
+	 * The stub reports through a listener the kernel pulls from it;
+	 * where pidfd_getfd() exists it fails on a bad pidfd with EBADF.
+	 */
 	if (syscall(__NR_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) ||
-	    (syscall(__NR_pidfd_getfd, -1, 0, 0) < 0 && errno == ENOSYS)) {
+	    (syscall(__NR_pidfd_getfd, -1, 0, 0) < 0 && errno != EBADF)) {
 		os_info("SECCOMP mode needs seccomp user notification and pidfd_getfd() (Linux 5.6)\n");
 		return false;
 	}

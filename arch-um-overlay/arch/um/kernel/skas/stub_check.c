@@ -11,7 +11,6 @@
 #include <linux/mman.h>
 #include <linux/printk.h>
 #include <linux/sched.h>
-#include <asm/pgtable.h>
 #include <as-layout.h>
 #include <skas.h>
 #include <stub-data.h>
