@@ -67,8 +67,6 @@ static void hog_spin(void)
 
 static void hog(struct a6_shared *s)
 {
-	sigset_t blocked;
-
 	stub_prefault(s, sizeof(*s));
 	if (stub_drop_privs()) {
 		snprintf(s->err, sizeof(s->err), "setuid failed");
@@ -79,14 +77,8 @@ static void hog(struct a6_shared *s)
 		_exit(2);
 	}
 	hog_shared = s;
-	stub_prefault(&hog_frame, sizeof(hog_frame));
-	stub_prefault(hog_stack, sizeof(hog_stack));
-	sigemptyset(&blocked);
-	sigaddset(&blocked, SIGALRM);
-	stub_build_frame(&hog_frame, hog_spin, hog_stack, sizeof(hog_stack),
-			 &blocked);
-	__atomic_store_n(&s->hog_ready, 1, __ATOMIC_SEQ_CST);
-	stub_rt_sigreturn(&hog_frame);
+	stub_run_with_timer_blocked(&hog_frame, hog_spin, hog_stack,
+				    sizeof(hog_stack), &s->hog_ready);
 }
 
 TEST_F_TIMEOUT(stub_fake_timer, hog_faking_timer_reports_is_stopped, 90)

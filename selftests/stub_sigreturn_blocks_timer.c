@@ -75,22 +75,14 @@ static void hog_spin(void)
 
 static void hog(struct a5_shared *s, int ncpus)
 {
-	sigset_t blocked;
-
 	stub_prefault(s, sizeof(*s));
 	if (pin(0, ncpus) || stub_drop_privs()) {
 		snprintf(s->err, sizeof(s->err), "pin/setuid failed");
 		_exit(1);
 	}
 	hog_shared = s;
-	stub_prefault(&hog_frame, sizeof(hog_frame));
-	stub_prefault(hog_stack, sizeof(hog_stack));
-	sigemptyset(&blocked);
-	sigaddset(&blocked, SIGALRM);
-	stub_build_frame(&hog_frame, hog_spin, hog_stack, sizeof(hog_stack),
-			 &blocked);
-	__atomic_store_n(&s->hog_ready, 1, __ATOMIC_SEQ_CST);
-	stub_rt_sigreturn(&hog_frame);
+	stub_run_with_timer_blocked(&hog_frame, hog_spin, hog_stack,
+				    sizeof(hog_stack), &s->hog_ready);
 }
 
 static void victim(struct a5_shared *s, int ncpus)

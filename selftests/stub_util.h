@@ -513,6 +513,26 @@ static inline void stub_prefault(void *p, size_t len)
 		c[len - 1] = c[len - 1];
 }
 
+/*
+ * Set *@ready, then continue at @fn on @stack with SIGALRM blocked in the
+ * host, through an rt_sigreturn of a frame built in @uc: what a process
+ * that wants to keep its CPU does. Never returns.
+ */
+static inline __attribute__((noreturn)) void
+stub_run_with_timer_blocked(ucontext_t *uc, void (*fn)(void), void *stack,
+			    size_t size, int *ready)
+{
+	sigset_t blocked;
+
+	stub_prefault(uc, sizeof(*uc));
+	stub_prefault(stack, size);
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGALRM);
+	stub_build_frame(uc, fn, stack, size, &blocked);
+	__atomic_store_n(ready, 1, __ATOMIC_SEQ_CST);
+	stub_rt_sigreturn(uc);
+}
+
 /* Pre-fault @len bytes of the stack below the caller. */
 static __attribute__((noinline, unused)) void stub_prefault_stack(size_t len)
 {
