@@ -7,7 +7,8 @@
  * every field once, bounds-check it and kill the offending process
  * instead (H4), or not read the field at all; either way the kernel and
  * this test survive.  On the unpatched base the kernel panics
- * (attacks.list: panic, own boot).
+ * (attacks.list: panic, own boot).  The second test forges a report the
+ * way the hardened protocol allows, from the report instruction itself.
  */
 #include "stub_util.h"
 
@@ -82,6 +83,81 @@ TEST_F_TIMEOUT(stub_siginfo, fake_report_with_bad_si_offset_is_harmless, 60)
 		STUB_FAIL("child died in an unexpected way");
 	TH_LOG("defended: the process was killed after %ld fake report(s)",
 	       c->aux[0]);
+}
+
+/*
+ * The hardened stub reports with "mov $__NR_sched_yield, %eax; syscall"
+ * from one instruction, which the filter hands to the monitor.  A process
+ * can jump there itself with stub_data full of garbage: the monitor must
+ * not trust any of it.  The unpatched stub has no such instruction (this
+ * test fails there; the boot has panicked in the test above anyway).
+ */
+static const unsigned char report_insn[] = {
+	0xb8, 0x18, 0x00, 0x00, 0x00,	/* mov $24, %eax */
+	0x0f, 0x05,			/* syscall */
+};
+
+static long forge_at_report_insn(struct stub_call *c, void *arg)
+{
+	unsigned char *code = (unsigned char *)stub.code;
+	unsigned char *tail;
+	void *site;
+
+	site = memmem(code, STUB_PAGE, report_insn, sizeof(report_insn));
+	if (!site || stub.data_pages < 2)
+		return -1;
+	c->aux[1] = (unsigned long)site;
+
+	syscall(SYS_getppid);		/* a fresh, genuine frame */
+	/*
+	 * Everything after the syscall batch of the first stub_data page:
+	 * signal number, frame offsets, the resume stack pointer.  Leave the
+	 * last 32 bytes (the FS/GS base the stub restores) alone so that a
+	 * surviving process keeps its TLS.
+	 */
+	tail = (unsigned char *)stub.data + STUB_PAGE - 128;
+	memset(tail, 0xa5, 128 - 32);
+	c->aux[0] = 1;
+	__asm__ volatile("call *%0" : : "r"(site) : "rax", "rcx", "r11",
+			 "memory");
+	/* The monitor resumed us from its own frame: back from getppid() */
+	return 0;
+}
+
+TEST_F_TIMEOUT(stub_siginfo, forged_report_with_garbage_is_harmless, 60)
+{
+	struct stub_call *c = self->c;
+	char buf[64];
+	int status;
+	pid_t pid;
+
+	pid = stub_fork_call(c, 1, forge_at_report_insn, NULL);
+	ASSERT_GE(pid, 0);
+	if (!stub_wait_child(pid, 30000, &status)) {
+		stub_kill_wait(pid, 5000, &status);
+		STUB_FAIL("child still alive after 30 s (stage %d)", c->stage);
+	}
+	TH_LOG("child %s, stage %d, report instruction %#lx, forged %ld",
+	       stub_status_str(status, buf, sizeof(buf)), c->stage,
+	       c->aux[1], c->aux[0]);
+	if (c->stage < STUB_ST_CALLING)
+		STUB_FAIL("set-up failed: %s", c->err);
+	if (c->stage >= STUB_ST_CALLED && c->ret == -1)
+		STUB_FAIL("no report instruction in the stub code page: "
+			  "not the hardened protocol, nothing tested");
+	if (!c->aux[0])
+		STUB_FAIL("the forged report was not made");
+	/* Killed for the garbage signal number, or resumed harmlessly */
+	if (c->stage >= STUB_ST_CALLED) {
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			STUB_FAIL("child did not exit cleanly");
+		TH_LOG("defended: the forged report resumed the process from "
+		       "the kernel's own frame");
+		return;
+	}
+	if (!stub_defended_kill(status))
+		STUB_FAIL("child died in an unexpected way");
+	TH_LOG("defended: the process was killed for its forged report");
 }
 
 TEST_HARNESS_MAIN
