@@ -345,7 +345,25 @@ __initcall(start_seccomp_watchdog);
  */
 extern char __syscall_stub_start[];
 
-static int stub_poll_alive(struct mm_id *mm_idp, int fd, int ms);
+/*
+ * Wait until @fd is readable, or the stub exits or @ms pass. Returns 1 when
+ * @fd is readable, 0 on timeout and a negative error otherwise.
+ */
+static int stub_poll_alive(struct mm_id *mm_idp, int fd, int ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = mm_idp->pidfd, .events = POLLIN },
+		{ .fd = fd, .events = POLLIN },
+	};
+	int n;
+
+	n = poll(pfd, fd < 0 ? 1 : 2, ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (pfd[0].revents)
+		return -ESRCH;
+	return n > 0;
+}
 
 static int stub_notif_wait(struct mm_id *mm_idp, struct seccomp_notif *req)
 {
@@ -493,26 +511,6 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 		return -EIO;
 
 	return 0;
-}
-
-/*
- * Wait until @fd is readable, or the stub exits or @ms pass. Returns 1 when
- * @fd is readable, 0 on timeout and a negative error otherwise.
- */
-static int stub_poll_alive(struct mm_id *mm_idp, int fd, int ms)
-{
-	struct pollfd pfd[2] = {
-		{ .fd = mm_idp->pidfd, .events = POLLIN },
-		{ .fd = fd, .events = POLLIN },
-	};
-	int n;
-
-	n = poll(pfd, fd < 0 ? 1 : 2, ms);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
-	if (pfd[0].revents)
-		return -ESRCH;
-	return n > 0;
 }
 
 /* Fetch the listener the stub created and wait for its first report. */
