@@ -251,8 +251,18 @@ static void __init sigsys_handler(int sig, siginfo_t *info, void *p)
 	syscall(__NR_exit, 0);
 }
 
+/* Why the helper could not create a seccomp listener, 0 if it could */
+__initdata static int seccomp_listener_errno;
+
 static int __init seccomp_helper(void *data)
 {
+	static struct sock_filter allow[] = {
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	static struct sock_fprog allow_prog = {
+		.len = ARRAY_SIZE(allow),
+		.filter = allow,
+	};
 	static struct sock_filter filter[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 			 offsetof(struct seccomp_data, nr)),
@@ -280,6 +290,14 @@ static int __init seccomp_helper(void *data)
 		exit(2);
 
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+
+	/* Like every stub: a filter with a listener first */
+	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+		    SECCOMP_FILTER_FLAG_NEW_LISTENER, &allow_prog) < 0) {
+		seccomp_listener_errno = errno;
+		exit(5);
+	}
+
 	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
 			SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0)
 		exit(3);
@@ -298,13 +316,9 @@ static bool __init init_seccomp(void)
 	int n;
 	unsigned long sp;
 
-	/*
-	 * The stub reports through a listener the kernel pulls from it;
-	 * where pidfd_getfd() exists it fails on a bad pidfd with EBADF.
-	 */
-	if (syscall(__NR_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) ||
-	    (syscall(__NR_pidfd_getfd, -1, 0, 0) < 0 && errno != EBADF)) {
-		os_info("SECCOMP mode needs seccomp user notification and pidfd_getfd() (Linux 5.6)\n");
+	/* The stub reports through a seccomp listener */
+	if (syscall(__NR_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action)) {
+		os_info("SECCOMP mode needs seccomp user notification (Linux 5.9)\n");
 		return false;
 	}
 
@@ -334,6 +348,14 @@ static bool __init init_seccomp(void)
 	CATCH_EINTR(n = waitpid(pid, &status, __WCLONE));
 	if (n < 0)
 		fatal_perror("check_seccomp : waitpid failed");
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 5) {
+		os_info("the host refused a seccomp listener: %s%s\n",
+			strerror(seccomp_listener_errno),
+			seccomp_listener_errno == EBUSY ?
+			" (a seccomp supervisor already listens on this process)" : "");
+		return false;
+	}
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		struct uml_pt_regs *regs;
@@ -408,6 +430,23 @@ static void __init check_coredump_limit(void)
 		os_info("%llu\n", (unsigned long long)lim.rlim_max);
 }
 
+/*
+ * Every userspace process holds host file descriptors (its stub's socket in
+ * SECCOMP mode), so a soft limit below the hard one only caps the number of
+ * guest processes early: raise it.
+ */
+static void __init raise_nofile_limit(void)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) || lim.rlim_cur >= lim.rlim_max)
+		return;
+
+	lim.rlim_cur = lim.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &lim))
+		perror("Raising the open file limit");
+}
+
 void  __init get_host_cpu_features(
 		void (*flags_helper_func)(char *line),
 		void (*cache_helper_func)(char *line))
@@ -477,7 +516,8 @@ __uml_setup("seccomp=", uml_seccomp_config,
 "    seccomp_watchdog=. With more than one CPU, a page freed while another\n"
 "    thread of the same process runs stays mapped on the host until that\n"
 "    thread next enters the kernel. Requires a host with seccomp user\n"
-"    notification and pidfd_getfd() (Linux 5.6 or later).\n\n"
+"    notification (Linux 5.9 or later) that lets UML create a seccomp\n"
+"    listener (not possible under another seccomp supervisor's listener).\n\n"
 );
 
 void __init os_early_checks(void)
@@ -486,6 +526,8 @@ void __init os_early_checks(void)
 
 	/* Print out the core dump limits early */
 	check_coredump_limit();
+
+	raise_nofile_limit();
 
 	/* Need to check this early because mmapping happens before the
 	 * kernel is running.

@@ -32,12 +32,31 @@ struct mutex *__get_turnstile(struct mm_id *mm_id)
 
 void enter_turnstile(struct mm_id *mm_id)
 {
-	mutex_lock(__get_turnstile(mm_id));
+	struct mm_context *ctx = container_of(mm_id, struct mm_context, id);
+
+	mutex_lock(&ctx->turnstile);
+	ctx->turnstile_owner = current;
 }
 
 void exit_turnstile(struct mm_id *mm_id)
 {
-	mutex_unlock(__get_turnstile(mm_id));
+	struct mm_context *ctx = container_of(mm_id, struct mm_context, id);
+
+	ctx->turnstile_owner = NULL;
+	mutex_unlock(&ctx->turnstile);
+}
+
+/*
+ * A task that is killed while it runs the stub never reaches
+ * exit_turnstile(): release the turnstile for it, or every other task
+ * sharing the mm blocks in enter_turnstile() for ever.
+ */
+void release_turnstile(void)
+{
+	struct mm_struct *mm = current->mm;
+
+	if (mm && mm->context.turnstile_owner == current)
+		exit_turnstile(&mm->context.id);
 }
 
 int init_new_context(struct task_struct *task, struct mm_struct *mm)
@@ -66,13 +85,16 @@ int init_new_context(struct task_struct *task, struct mm_struct *mm)
 
 	ret = start_userspace(new_id);
 	if (ret < 0)
-		goto out_free;
+		goto out_unlist;
 
 	/* Ensure the new MM is clean and nothing unwanted is mapped */
 	unmap(new_id, 0, STUB_START);
 
 	return 0;
 
+ out_unlist:
+	scoped_guard(spinlock_irqsave, &mm_list_lock)
+		list_del(&mm->context.list);
  out_free:
 	free_page((unsigned long)new_id->syscall_data);
 	free_pages(new_id->stack, ilog2(STUB_DATA_PAGES));
@@ -106,8 +128,6 @@ void destroy_context(struct mm_struct *mm)
 		mmu->id.pid = -1;
 	}
 
-	if (using_seccomp && mmu->id.sock)
-		os_close_file(mmu->id.sock);
 	if (using_seccomp)
 		seccomp_stub_release(&mmu->id);
 

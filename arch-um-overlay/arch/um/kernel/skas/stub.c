@@ -48,6 +48,14 @@ static __always_inline int syscall_handler(int use_mem_fd)
 					    sc->mem.prot,
 					    MAP_SHARED | MAP_FIXED,
 					    fd, sc->mem.offset);
+			/*
+			 * The monitor found the page changed since it queued
+			 * the mmap and wants the range unmapped instead.
+			 */
+			if (use_mem_fd && res == (unsigned long)-EAGAIN &&
+			    !stub_syscall2(__NR_munmap, sc->mem.addr,
+					   sc->mem.length))
+				res = sc->mem.addr;
 			if (res != sc->mem.addr) {
 				d->err = res;
 				d->syscall_data_len = i;

@@ -22,6 +22,12 @@ int stub_range_ok(unsigned long addr, unsigned long len, unsigned long limit)
 	       addr + len > addr && addr + len <= limit;
 }
 
+/* The offset of a stub mmap in bytes: mmap2() on 32-bit hosts takes pages */
+static unsigned long long stub_mmap_offset(unsigned long long arg)
+{
+	return IS_ENABLED(CONFIG_64BIT) ? arg : arg << PAGE_SHIFT;
+}
+
 /* The only mmap the stub needs: its memory FD, shared and fixed */
 int stub_mmap_args_ok(const unsigned long long *args, unsigned long limit)
 {
@@ -30,7 +36,7 @@ int stub_mmap_args_ok(const unsigned long long *args, unsigned long limit)
 						 PROT_EXEC)) &&
 	       args[3] == (MAP_SHARED | MAP_FIXED) &&
 	       args[4] == STUB_MEM_FD &&
-	       PAGE_ALIGNED(args[5]);
+	       PAGE_ALIGNED(stub_mmap_offset(args[5]));
 }
 
 static struct mm_struct *stub_mm(struct mm_id *mm_idp)
@@ -45,13 +51,8 @@ static int stub_mmap_pte_ok(struct mm_id *mm_idp, unsigned long addr,
 			    unsigned long len, int prot, unsigned long offset)
 {
 	struct mm_struct *mm = stub_mm(mm_idp);
-	unsigned long phys = offset;
+	unsigned long phys = stub_mmap_offset(offset);
 	unsigned long end = addr + len;
-
-#ifndef CONFIG_64BIT
-	/* mmap2() takes the offset in pages */
-	phys <<= PAGE_SHIFT;
-#endif
 
 	for (; addr < end; addr += PAGE_SIZE, phys += PAGE_SIZE) {
 		pte_t *pte = virt_to_pte(mm, addr);
@@ -67,19 +68,18 @@ static int stub_mmap_pte_ok(struct mm_id *mm_idp, unsigned long addr,
 	return 1;
 }
 
-static int stub_syscall_ok(struct mm_id *mm_idp, const struct stub_syscall *sc,
-			   int type, const unsigned long long *args)
+/* Exactly the next call the monitor queued, and a well-formed one */
+static bool stub_syscall_queued(const struct stub_syscall *sc, int type,
+				const unsigned long long *args)
 {
 	if (!sc || type != sc->syscall)
-		return 0;
+		return false;
 
 	switch (type) {
 	case STUB_SYSCALL_MMAP:
 		return args[0] == sc->mem.addr && args[1] == sc->mem.length &&
 		       args[2] == sc->mem.prot && args[5] == sc->mem.offset &&
-		       stub_mmap_args_ok(args, TASK_SIZE) &&
-		       stub_mmap_pte_ok(mm_idp, args[0], args[1], args[2],
-					args[5]);
+		       stub_mmap_args_ok(args, TASK_SIZE);
 	case STUB_SYSCALL_MUNMAP:
 		return args[0] == sc->mem.addr && args[1] == sc->mem.length &&
 		       stub_range_ok(args[0], args[1], STUB_START);
@@ -95,13 +95,28 @@ static int stub_syscall_ok(struct mm_id *mm_idp, const struct stub_syscall *sc,
  * @type: STUB_SYSCALL_MMAP or STUB_SYSCALL_MUNMAP, from the syscall number
  * @args: the syscall arguments as seccomp captured them
  *
- * Return: 0 if the call may run, -EPERM otherwise.
+ * Another vCPU may legitimately change the page table between the moment
+ * the monitor queued an mmap and the moment the stub issues it (a fault
+ * replacing the zero page, fork write-protecting, reclaim ageing, an
+ * unmap). Such a change leaves the PTE marked for a sync, so the queued
+ * mmap is not run but replaced by an unmap of its range: the next fault
+ * there maps the page as the page table says by then.
+ *
+ * Return: 0 if the call may run, -EAGAIN if it is the queued mmap but the
+ * page table no longer allows it, -EPERM otherwise.
  */
 int stub_syscall_check(struct mm_id *mm_idp, const struct stub_syscall *sc,
 		       int type, const unsigned long long *args)
 {
-	if (stub_syscall_ok(mm_idp, sc, type, args))
-		return 0;
+	if (stub_syscall_queued(sc, type, args)) {
+		if (type != STUB_SYSCALL_MMAP ||
+		    stub_mmap_pte_ok(mm_idp, args[0], args[1], args[2],
+				     args[5]))
+			return 0;
+
+		um_tlb_mark_sync(stub_mm(mm_idp), args[0], args[0] + args[1]);
+		return -EAGAIN;
+	}
 
 	pr_warn_ratelimited("um: refused %s(0x%llx, 0x%llx, 0x%llx, ...) of the stub of %s[%d]%s\n",
 			    type == STUB_SYSCALL_MMAP ? "mmap" : "munmap",

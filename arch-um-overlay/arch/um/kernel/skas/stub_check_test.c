@@ -46,6 +46,9 @@ static void stub_mmap_args_accepts_the_stub_mmap(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, stub_mmap_args_ok(args, LIMIT));
 	args[2] = PROT_NONE;
 	KUNIT_EXPECT_TRUE(test, stub_mmap_args_ok(args, LIMIT));
+	/* The offset as the host takes it: in pages for mmap2() on i386 */
+	args[5] = IS_ENABLED(CONFIG_64BIT) ? 5 * PAGE_SIZE : 5;
+	KUNIT_EXPECT_TRUE(test, stub_mmap_args_ok(args, LIMIT));
 }
 
 static void stub_mmap_args_rejects_everything_else(struct kunit *test)
@@ -69,7 +72,6 @@ static void stub_mmap_args_rejects_everything_else(struct kunit *test)
 		{ 3, MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS },
 		{ 4, 0 },				/* another FD */
 		{ 4, (1ULL << 32) | STUB_MEM_FD },	/* truncates to it */
-		{ 5, 1 },				/* unaligned offset */
 	};
 	int i;
 
@@ -78,6 +80,13 @@ static void stub_mmap_args_rejects_everything_else(struct kunit *test)
 		args[bad[i].arg] = bad[i].val;
 		KUNIT_EXPECT_FALSE_MSG(test, stub_mmap_args_ok(args, LIMIT),
 				       "case %d", i);
+	}
+
+	/* A byte offset must be page aligned; a page offset always is */
+	if (IS_ENABLED(CONFIG_64BIT)) {
+		memcpy(args, good, sizeof(args));
+		args[5] = 1;
+		KUNIT_EXPECT_FALSE(test, stub_mmap_args_ok(args, LIMIT));
 	}
 }
 

@@ -1,6 +1,8 @@
 #include <sys/ptrace.h>
 #include <sys/prctl.h>
 #include <sys/fcntl.h>
+#include <sys/socket.h>
+#include <errno.h>
 #include <asm/unistd.h>
 #include <sysdep/stub.h>
 #include <stub-data.h>
@@ -11,8 +13,80 @@
 #ifndef __NR_mseal
 #define __NR_mseal 462
 #endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV	(1UL << 5)
+#endif
 
 void _start(void);
+
+/* Send @fd over the socket @sock, as the only payload of a one-byte message */
+static int stub_send_fd(int sock, int fd)
+{
+	char byte = 0;
+	struct iovec iov = {
+		.iov_base = &byte,
+		.iov_len = 1,
+	};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctrl.buf,
+		.msg_controllen = sizeof(ctrl.buf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	*(int *)CMSG_DATA(cmsg) = fd;
+
+	return stub_syscall3(__NR_sendmsg, sock, (unsigned long)&msg, 0) == 1 ?
+	       0 : -1;
+}
+
+/*
+ * A filter with a listener that only turns the stub's reports, mmap and
+ * munmap into notifications. Once the full filter below is installed too,
+ * the host takes the notification for a syscall both filters allow; a
+ * syscall the full filter traps or kills is trapped or killed.
+ */
+static long stub_install_listener(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_REPORT_NR, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_MMAP_NR, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+	};
+	struct sock_fprog prog = {
+		.len = sizeof(filter) / sizeof(filter[0]),
+		.filter = filter,
+	};
+	long res;
+
+	/*
+	 * Once the monitor has received a notification, only a fatal
+	 * signal may interrupt it (Linux 5.19 and later), so that a host
+	 * stop or freeze cannot abort a report the monitor is handling;
+	 * older hosts restart it instead.
+	 */
+	res = stub_syscall3(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+			    SECCOMP_FILTER_FLAG_NEW_LISTENER |
+			    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+			    (unsigned long)&prog);
+	if (res == -EINVAL)
+		res = stub_syscall3(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+				    SECCOMP_FILTER_FLAG_NEW_LISTENER,
+				    (unsigned long)&prog);
+	return res;
+}
 
 noinline static void real_init(void)
 {
@@ -74,9 +148,9 @@ noinline static void real_init(void)
 
 	/*
 	 * In SECCOMP mode, keep only the socket and the memory FD (which the
-	 * stub uses for every mmap) so that the listener becomes
-	 * STUB_LISTENER_FD. Seal the stub pages where the host supports it;
-	 * elsewhere the monitor refuses any mmap or munmap touching them.
+	 * stub uses for every mmap). Seal the stub pages where the host
+	 * supports it; elsewhere the monitor refuses any mmap or munmap
+	 * touching them.
 	 */
 	if (init_data.seccomp) {
 		res = stub_syscall3(__NR_close_range, STUB_MEM_FD + 1, ~0U, 0);
@@ -234,27 +308,32 @@ noinline static void real_init(void)
 				 (__u32)init_data.report_ip, 1, 0),
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 
-			/* [24] Reports, mmap and munmap go to the monitor */
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+			/* [24] Reports, mmap and munmap: see stub_install_listener() */
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		};
 		struct sock_fprog prog = {
 			.len = sizeof(filter) / sizeof(filter[0]),
 			.filter = filter,
 		};
-
-		/* Tell the monitor that the listener is about to exist */
-		if (stub_syscall3(__NR_write, 0, (unsigned long)&init_data,
-				  1) != 1)
-			stub_syscall1(__NR_exit, 23);
+		long listener;
 
 		/*
-		 * The stub is single threaded, so no TSYNC. The listener
-		 * becomes STUB_LISTENER_FD, where the monitor fetches it.
+		 * The listener reaches the monitor over the socket, which
+		 * needs no ptrace rights on the host, before the full filter
+		 * forbids sendmsg and close. The stub is single threaded, so
+		 * neither filter needs TSYNC.
 		 */
-		if (stub_syscall3(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
-				  SECCOMP_FILTER_FLAG_NEW_LISTENER,
-				  (unsigned long)&prog) != STUB_LISTENER_FD)
+		listener = stub_install_listener();
+		if (listener < 0)
 			stub_syscall1(__NR_exit, 21);
+		if (stub_send_fd(0, listener))
+			stub_syscall1(__NR_exit, 23);
+		stub_syscall1(__NR_close, listener);
+		stub_syscall1(__NR_close, 0);
+
+		if (stub_syscall3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0,
+				  (unsigned long)&prog))
+			stub_syscall1(__NR_exit, 24);
 
 		/* Fall through, the exit syscall will cause SIGSYS */
 	} else {

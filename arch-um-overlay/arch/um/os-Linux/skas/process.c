@@ -236,9 +236,10 @@ static void seccomp_watchdog_stop(struct mm_id *mm_idp, int err)
 
 	__atomic_store_n(&slot->gen, gen + 1, __ATOMIC_SEQ_CST);
 
+	/* mm_idp->pid is -1 once the stub has been reaped */
 	if (err && __atomic_load_n(&slot->killed, __ATOMIC_SEQ_CST) == gen)
-		printk(UM_KERN_ERR "seccomp watchdog: killed pid %d, its stub used %u ms of CPU time without reporting\n",
-		       mm_idp->pid, seccomp_watchdog_ms);
+		printk(UM_KERN_ERR "seccomp watchdog: killed stub pid %d, it used %u ms of CPU time without reporting\n",
+		       slot->pid, seccomp_watchdog_ms);
 }
 
 static long long seccomp_wd_cpu_ns(int pid)
@@ -390,8 +391,14 @@ static int stub_notif_wait(struct mm_id *mm_idp, struct seccomp_notif *req)
 	}
 }
 
-static void stub_notif_reply(struct mm_id *mm_idp, unsigned long long id,
-			     long val, int error, unsigned int flags)
+/*
+ * Returns 0 once the stub has the reply, -ENOENT if the notification is
+ * gone: the stub died, or (on hosts without WAIT_KILLABLE_RECV) a host
+ * signal such as SIGSTOP interrupted it, and the stub will issue the same
+ * syscall again without having run it.
+ */
+static int stub_notif_reply(struct mm_id *mm_idp, unsigned long long id,
+			    long val, int error, unsigned int flags)
 {
 	struct seccomp_notif_resp resp = {
 		.id = id,
@@ -399,9 +406,11 @@ static void stub_notif_reply(struct mm_id *mm_idp, unsigned long long id,
 		.error = error,
 		.flags = flags,
 	};
+	int n;
 
-	/* ENOENT means the stub was killed meanwhile, which we notice later */
-	CATCH_EINTR(ioctl(mm_idp->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp));
+	CATCH_EINTR(n = ioctl(mm_idp->listener, SECCOMP_IOCTL_NOTIF_SEND,
+			      &resp));
+	return n < 0 ? -errno : 0;
 }
 
 /* Check a stub mmap or munmap against the next queued syscall. */
@@ -417,21 +426,26 @@ static void stub_serve_syscall(struct mm_id *mm_idp,
 		sc = &mm_idp->syscall_data[mm_idp->syscall_done];
 
 	err = stub_syscall_check(mm_idp, sc, type, req->data.args);
+	if (err == -EAGAIN) {
+		/* The page changed meanwhile: the stub unmaps it instead */
+		mm_idp->syscall_data[mm_idp->syscall_done].syscall =
+			STUB_SYSCALL_MUNMAP;
+	}
 	if (err) {
 		stub_notif_reply(mm_idp, req->id, 0, err, 0);
 		return;
 	}
 
-	mm_idp->syscall_done++;
-
 	/*
 	 * CONTINUE is safe: mmap and munmap take scalar arguments only,
 	 * seccomp captured them at the trap, and they are exactly the
 	 * queued syscall the guest page table authorises. Nothing the
-	 * host will use can change after this check.
+	 * host will use can change after this check. Count the syscall
+	 * only once the stub has the reply: an interrupted one comes again.
 	 */
-	stub_notif_reply(mm_idp, req->id, 0, 0,
-			 SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+	if (!stub_notif_reply(mm_idp, req->id, 0, 0,
+			      SECCOMP_USER_NOTIF_FLAG_CONTINUE))
+		mm_idp->syscall_done++;
 }
 
 /*
@@ -470,6 +484,26 @@ static int stub_wait_report(struct mm_id *mm_idp)
 	return 0;
 }
 
+/*
+ * Answer the parked report with @cmd. If the notification was interrupted
+ * before the stub saw the reply, the stub could not run anything since:
+ * the next notification is the same report again, to be answered the same
+ * way, not a new one. Taking it for a new report would run the guest's
+ * syscall twice.
+ */
+static int stub_reply_report(struct mm_id *mm_idp, long cmd)
+{
+	int err;
+
+	while (stub_notif_reply(mm_idp, mm_idp->report_id, cmd, 0, 0)) {
+		err = stub_wait_report(mm_idp);
+		if (err)
+			return err;
+	}
+
+	return 0;
+}
+
 /**
  * seccomp_stub_run() - let the parked stub run and wait for its next report
  * @mm_idp: the stub
@@ -489,8 +523,9 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 	if (!mm_idp->parked)
 		return -ESRCH;
 
+	/* A flush of a full batch failed earlier: the host mappings are unknown */
 	if (len < 0)
-		len = 0;
+		return -EIO;
 
 	memcpy(data->syscall_data, mm_idp->syscall_data,
 	       len * sizeof(data->syscall_data[0]));
@@ -500,8 +535,9 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 	mm_idp->parked = 0;
 
 	seccomp_watchdog_start(mm_idp);
-	stub_notif_reply(mm_idp, mm_idp->report_id, cmd, 0, 0);
-	err = stub_wait_report(mm_idp);
+	err = stub_reply_report(mm_idp, cmd);
+	if (!err)
+		err = stub_wait_report(mm_idp);
 	seccomp_watchdog_stop(mm_idp, err);
 	if (err)
 		return err;
@@ -513,48 +549,62 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 	return 0;
 }
 
-/* Fetch the listener the stub created and wait for its first report. */
+/* Receive the one FD the stub sends over @sock */
+static int stub_recv_fd(int sock)
+{
+	char byte;
+	struct iovec iov = {
+		.iov_base = &byte,
+		.iov_len = 1,
+	};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctrl.buf,
+		.msg_controllen = sizeof(ctrl.buf),
+	};
+	struct cmsghdr *cmsg;
+	int fd, n;
+
+	CATCH_EINTR(n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC));
+	if (n < 0)
+		return -errno;
+
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (n != 1 || (msg.msg_flags & MSG_CTRUNC) || !cmsg ||
+	    cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+	    cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -EPROTO;
+
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
+	return fd;
+}
+
+/* Receive the listener the stub created and wait for its first report. */
 static int seccomp_stub_attach(struct mm_id *mm_idp, int sock)
 {
 	struct stub_data *data = (void *)mm_idp->stack;
 	__u64 no_id = 0;
-	int i, err;
-	char c;
+	int err;
 
 	mm_idp->pidfd = syscall(__NR_pidfd_open, mm_idp->pid, 0);
 	if (mm_idp->pidfd < 0)
 		return -errno;
 
-	/* The stub writes a byte to its socket right before seccomp() */
+	/* No guest code has run in the stub yet: what it sends is ours */
 	do {
 		err = stub_poll_alive(mm_idp, sock, -1);
 	} while (err == 0);
 	if (err < 0)
 		return err;
-	if (read(sock, &c, 1) != 1)
-		return -EPIPE;
 
-	/*
-	 * So the listener is about to exist; there is nothing to wait on for
-	 * it without allowing the stub another syscall, so poll for it: yield
-	 * first (the stub may share our CPU), then sleep, for at most ten
-	 * seconds of a stub that is alive but not running.
-	 */
-	for (i = 0; i < 10100; i++) {
-		mm_idp->listener = syscall(__NR_pidfd_getfd, mm_idp->pidfd,
-					   STUB_LISTENER_FD, 0);
-		if (mm_idp->listener >= 0 || errno != EBADF)
-			break;
-		if (i < 100) {
-			sched_yield();
-			continue;
-		}
-		err = stub_poll_alive(mm_idp, -1, 1);
-		if (err < 0)
-			return err;
-	}
+	mm_idp->listener = stub_recv_fd(sock);
 	if (mm_idp->listener < 0)
-		return -errno;
+		return mm_idp->listener;
 
 	/* A listener answers an unknown id with ENOENT, anything else not */
 	if (ioctl(mm_idp->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &no_id) == 0 ||
@@ -825,17 +875,18 @@ int start_userspace(struct mm_id *mm_id)
 	/* set stack pointer to the end of the stack page, so it can grow downwards */
 	sp = (unsigned long)stack + UM_KERN_PAGE_SIZE;
 
+	/* The mm_id was copied from the parent's: forget its stub */
+	mm_id->listener = -1;
+	mm_id->pidfd = -1;
+	mm_id->parked = 0;
+
 	/* socket pair for init data and SECCOMP FD passing (no CLOEXEC here) */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, tramp_data.sockpair)) {
 		err = -errno;
 		printk(UM_KERN_ERR "%s : socketpair failed, errno = %d\n",
 		       __func__, errno);
-		return err;
+		goto out_stack;
 	}
-
-	mm_id->listener = -1;
-	mm_id->pidfd = -1;
-	mm_id->parked = 0;
 
 	mm_id->pid = clone(userspace_tramp, (void *) sp,
 		    CLONE_VFORK | CLONE_VM | SIGCHLD,
@@ -889,11 +940,9 @@ int start_userspace(struct mm_id *mm_id)
 		goto out_kill;
 	}
 
+	/* Only the start-up handshake uses the socket */
 	close(tramp_data.sockpair[0]);
-	if (using_seccomp)
-		mm_id->sock = tramp_data.sockpair[1];
-	else
-		close(tramp_data.sockpair[1]);
+	close(tramp_data.sockpair[1]);
 
 	return 0;
 
@@ -902,6 +951,8 @@ out_kill:
 out_close:
 	close(tramp_data.sockpair[0]);
 	close(tramp_data.sockpair[1]);
+out_stack:
+	munmap(stack, UM_KERN_PAGE_SIZE);
 	seccomp_stub_release(mm_id);
 
 	mm_id->pid = -1;

@@ -30,7 +30,6 @@ struct mm_id {
 	struct stub_syscall *syscall_data;
 
 	/* Only used with SECCOMP mode */
-	int sock;
 	int listener;
 	int pidfd;
 	/* The stub waits in the report notification report_id */
@@ -44,6 +43,7 @@ struct mm_id {
 struct mutex *__get_turnstile(struct mm_id *mm_id);
 void enter_turnstile(struct mm_id *mm_id) __acquires(__get_turnstile(mm_id));
 void exit_turnstile(struct mm_id *mm_id) __releases(__get_turnstile(mm_id));
+void release_turnstile(void);
 
 void notify_mm_kill(int pid);
 

@@ -28,7 +28,6 @@ extern char stub_report_ip[];
 
 /* Descriptors of the stub process in SECCOMP mode */
 #define STUB_MEM_FD		1	/* physical memory, kept for mmap */
-#define STUB_LISTENER_FD	2	/* seccomp listener, fetched by the monitor */
 
 struct stub_init_data {
 	int seccomp;
