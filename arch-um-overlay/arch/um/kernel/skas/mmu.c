@@ -155,7 +155,7 @@ static irqreturn_t mm_sigchld_irq(int irq, void* dev)
 
 				/*
 				 * Marks the MM as dead. A vCPU waiting for
-				 * the stub notices through its pidfd.
+				 * the stub notices through its listener.
 				 */
 				mm_context->id.pid = -1;
 

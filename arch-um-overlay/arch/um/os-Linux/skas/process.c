@@ -5,6 +5,7 @@
  * Copyright (C) 2002- 2007 Jeff Dike (jdike@{addtoit,linux.intel}.com)
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
 #include <unistd.h>
@@ -204,7 +205,7 @@ __uml_setup("seccomp_watchdog=", seccomp_watchdog_setup,
 
 struct seccomp_wd_slot {
 	int pid;
-	int pidfd;
+	unsigned long long start_time;
 	/* Odd while the stub runs; written by the vCPU, read by the watchdog */
 	unsigned long gen;
 	/* gen of the run the watchdog killed */
@@ -222,7 +223,8 @@ static void seccomp_watchdog_start(struct mm_id *mm_idp)
 		return;
 
 	__atomic_store_n(&slot->pid, mm_idp->pid, __ATOMIC_RELAXED);
-	__atomic_store_n(&slot->pidfd, mm_idp->pidfd, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->start_time, mm_idp->start_time,
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->gen, slot->gen + 1, __ATOMIC_SEQ_CST);
 }
 
@@ -253,44 +255,70 @@ static long long seccomp_wd_cpu_ns(int pid)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The start time of process @pid (field 22 of its stat), 0 if unknown */
+static unsigned long long stub_start_time(int pid)
+{
+	unsigned long long start = 0;
+	char buf[512], *p;
+	int fd, n, field;
+
+	snprintf(buf, sizeof(buf), "/proc/%d/stat", pid);
+	fd = open(buf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	CATCH_EINTR(n = read(fd, buf, sizeof(buf) - 1));
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+
+	/* The command name may hold anything but ends with the last ')' */
+	p = strrchr(buf, ')');
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		start = strtoull(p + 1, NULL, 10);
+	return start;
+}
+
 static void seccomp_wd_check(struct seccomp_wd_slot *slot,
 			     unsigned long *seen_gen, long long *start_ns)
 {
 	unsigned long gen = __atomic_load_n(&slot->gen, __ATOMIC_SEQ_CST);
 	int pid = __atomic_load_n(&slot->pid, __ATOMIC_RELAXED);
-	int pidfd = __atomic_load_n(&slot->pidfd, __ATOMIC_RELAXED);
 	long long ns;
 	int fd;
 
 	if (!(gen & 1))
 		return;
 
-	/*
-	 * Take our own reference to the stub and make sure it is still the
-	 * one of this run: the vCPU may close its pidfd once it moves on.
-	 */
-	fd = fcntl(pidfd, F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (__atomic_load_n(&slot->gen, __ATOMIC_SEQ_CST) != gen)
-		goto out;
-
 	ns = seccomp_wd_cpu_ns(pid);
-	/* Still alive, so the pid was not reused while we read its clock */
-	if (ns < 0 || syscall(__NR_pidfd_send_signal, fd, 0, NULL, 0))
-		goto out;
+	if (ns < 0)
+		return;
 
 	if (gen != *seen_gen) {
 		*seen_gen = gen;
 		*start_ns = ns;
-		goto out;
+		return;
 	}
 
-	if (ns - *start_ns >= seccomp_watchdog_ms * 1000000LL) {
+	if (ns - *start_ns < seccomp_watchdog_ms * 1000000LL)
+		return;
+
+	/*
+	 * The stub may have died and its pid been reused meanwhile: pin the
+	 * process first, then check that it is the stub of this run by its
+	 * start time, which a reused pid does not share.
+	 */
+	fd = syscall(__NR_pidfd_open, pid, 0);
+	if (fd < 0)
+		return;
+	if (__atomic_load_n(&slot->gen, __ATOMIC_SEQ_CST) == gen &&
+	    stub_start_time(pid) ==
+	    __atomic_load_n(&slot->start_time, __ATOMIC_RELAXED)) {
 		__atomic_store_n(&slot->killed, gen, __ATOMIC_SEQ_CST);
 		syscall(__NR_pidfd_send_signal, fd, SIGKILL, NULL, 0);
 	}
-out:
 	close(fd);
 }
 
@@ -346,24 +374,12 @@ __initcall(start_seccomp_watchdog);
  */
 extern char __syscall_stub_start[];
 
-/*
- * Wait until @fd is readable, or the stub exits or @ms pass. Returns 1 when
- * @fd is readable, 0 on timeout and a negative error otherwise.
- */
-static int stub_poll_alive(struct mm_id *mm_idp, int fd, int ms)
+/* A listener hangs up once the stub is gone and reaped */
+static bool stub_gone(struct mm_id *mm_idp)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = mm_idp->pidfd, .events = POLLIN },
-		{ .fd = fd, .events = POLLIN },
-	};
-	int n;
+	struct pollfd pfd = { .fd = mm_idp->listener, .events = POLLIN };
 
-	n = poll(pfd, fd < 0 ? 1 : 2, ms);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
-	if (pfd[0].revents)
-		return -ESRCH;
-	return n > 0;
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & ~POLLIN);
 }
 
 static int stub_notif_wait(struct mm_id *mm_idp, struct seccomp_notif *req)
@@ -386,7 +402,7 @@ static int stub_notif_wait(struct mm_id *mm_idp, struct seccomp_notif *req)
 		 * us, or the stub is gone and reaping it woke us (the SIGCHLD
 		 * handler reaps it while we wait).
 		 */
-		if (stub_poll_alive(mm_idp, -1, 0) < 0)
+		if (stub_gone(mm_idp))
 			return -ESRCH;
 	}
 }
@@ -591,17 +607,16 @@ static int seccomp_stub_attach(struct mm_id *mm_idp, int sock)
 	__u64 no_id = 0;
 	int err;
 
-	mm_idp->pidfd = syscall(__NR_pidfd_open, mm_idp->pid, 0);
-	if (mm_idp->pidfd < 0)
-		return -errno;
+	/*
+	 * For the watchdog, which kills by pid. The stub is our child and is
+	 * only reaped by the SIGCHLD handler, which marks it dead: if it is
+	 * not marked after the read, what was read is the stub's.
+	 */
+	mm_idp->start_time = stub_start_time(mm_idp->pid);
+	if (!mm_idp->start_time || __READ_ONCE(mm_idp->pid) < 0)
+		return -ESRCH;
 
 	/* No guest code has run in the stub yet: what it sends is ours */
-	do {
-		err = stub_poll_alive(mm_idp, sock, -1);
-	} while (err == 0);
-	if (err < 0)
-		return err;
-
 	mm_idp->listener = stub_recv_fd(sock);
 	if (mm_idp->listener < 0)
 		return mm_idp->listener;
@@ -833,10 +848,7 @@ void seccomp_stub_release(struct mm_id *mm_id)
 {
 	if (mm_id->listener >= 0)
 		close(mm_id->listener);
-	if (mm_id->pidfd >= 0)
-		close(mm_id->pidfd);
 	mm_id->listener = -1;
-	mm_id->pidfd = -1;
 	mm_id->parked = 0;
 }
 
@@ -877,7 +889,6 @@ int start_userspace(struct mm_id *mm_id)
 
 	/* The mm_id was copied from the parent's: forget its stub */
 	mm_id->listener = -1;
-	mm_id->pidfd = -1;
 	mm_id->parked = 0;
 
 	/* socket pair for init data and SECCOMP FD passing (no CLOEXEC here) */

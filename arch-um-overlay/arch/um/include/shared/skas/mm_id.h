@@ -31,7 +31,8 @@ struct mm_id {
 
 	/* Only used with SECCOMP mode */
 	int listener;
-	int pidfd;
+	/* Of the stub process, which the watchdog checks before it kills */
+	unsigned long long start_time;
 	/* The stub waits in the report notification report_id */
 	int parked;
 	unsigned long long report_id;
