@@ -326,3 +326,53 @@ make_overlay() {
 		cp "$SRC/$_f" "$1/$_f"
 	done
 }
+
+# ---- guest runs (scripts/benign, scripts/hostfault) --------------------------
+
+# What the series logs when it refuses a stub syscall or kills a stub, and
+# what UML logs when it loses one; benign work must never show these.
+STUB_EVENTS='refused .* of the stub|seccomp watchdog: killed|stub did not complete its queued syscalls|Unexpectedly lost MM child'
+# Kernel trouble on a guest console.
+KERNEL_TROUBLE='Kernel panic|BUG:|WARNING:|Oops|blocked for more than'
+
+# resolve_kernel K: set KPATH to the absolute path of UML binary K
+# (build/K/linux for a name without a slash, else the path K) and KNAME to
+# the name of its directory; dies when there is no such executable.
+resolve_kernel() {
+	case "$1" in
+	*/*) KPATH=$1 ;;
+	*) KPATH=$BUILD/$1/linux ;;
+	esac
+	[ -x "$KPATH" ] || die "no UML kernel at $KPATH (build it: scripts/build-kernel)"
+	KPATH=$(cd "$(dirname "$KPATH")" && pwd)/$(basename "$KPATH")
+	KNAME=$(basename "$(dirname "$KPATH")")
+}
+
+# console_count PATTERN LOG: lines of guest console LOG that match the
+# extended regex PATTERN, not counting the output of the guest programs
+# themselves (guest-run echoes it with a "[NAME] " prefix).
+console_count() {
+	grep -v -E '^\[[A-Za-z0-9_.-]+\] ' "$2" 2>/dev/null | grep -c -E "$1" || :
+}
+
+# console_show PATTERN LOG [N]: the first N (default 5) such lines.
+console_show() {
+	grep -v -E '^\[[A-Za-z0-9_.-]+\] ' "$2" 2>/dev/null | grep -E "$1" | head -n "${3:-5}" || :
+}
+
+# alive PID: true while process PID exists and has not exited (a child
+# that exited stays a zombie until waited for, and kill -0 still works on it)
+alive() {
+	read -r _stat <"/proc/$1/stat" 2>/dev/null || return 1
+	_stat=${_stat##*) }
+	[ "${_stat%% *}" != Z ]
+}
+
+# wait_for_line PATTERN FILE PID: wait until FILE has a line matching the
+# extended regex PATTERN (status 0) or process PID is gone (status 1).
+wait_for_line() {
+	while ! grep -q -E "$1" "$2" 2>/dev/null; do
+		alive "$3" || return 1
+		sleep 0.2
+	done
+}

@@ -2,7 +2,6 @@
 #include <sys/prctl.h>
 #include <sys/fcntl.h>
 #include <sys/socket.h>
-#include <errno.h>
 #include <asm/unistd.h>
 #include <sysdep/stub.h>
 #include <stub-data.h>
@@ -12,9 +11,6 @@
 
 #ifndef __NR_mseal
 #define __NR_mseal 462
-#endif
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV	(1UL << 5)
 #endif
 
 void _start(void);
@@ -69,23 +65,16 @@ static long stub_install_listener(void)
 		.len = sizeof(filter) / sizeof(filter[0]),
 		.filter = filter,
 	};
-	long res;
 
 	/*
-	 * Once the monitor has received a notification, only a fatal
-	 * signal may interrupt it (Linux 5.19 and later), so that a host
-	 * stop or freeze cannot abort a report the monitor is handling;
-	 * older hosts restart it instead.
+	 * Not SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: a parked stub must stay
+	 * stoppable and freezable by the host. A host signal interrupts its
+	 * pending notification instead, and the monitor answers the restarted
+	 * one (see stub_reply_report()).
 	 */
-	res = stub_syscall3(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
-			    SECCOMP_FILTER_FLAG_NEW_LISTENER |
-			    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-			    (unsigned long)&prog);
-	if (res == -EINVAL)
-		res = stub_syscall3(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
-				    SECCOMP_FILTER_FLAG_NEW_LISTENER,
-				    (unsigned long)&prog);
-	return res;
+	return stub_syscall3(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+			     SECCOMP_FILTER_FLAG_NEW_LISTENER,
+			     (unsigned long)&prog);
 }
 
 noinline static void real_init(void)

@@ -409,9 +409,8 @@ static int stub_notif_wait(struct mm_id *mm_idp, struct seccomp_notif *req)
 
 /*
  * Returns 0 once the stub has the reply, -ENOENT if the notification is
- * gone: the stub died, or (on hosts without WAIT_KILLABLE_RECV) a host
- * signal such as SIGSTOP interrupted it, and the stub will issue the same
- * syscall again without having run it.
+ * gone: the stub died, or a host stop, freeze or ptrace attach interrupted
+ * it and the stub will issue the same syscall again without having run it.
  */
 static int stub_notif_reply(struct mm_id *mm_idp, unsigned long long id,
 			    long val, int error, unsigned int flags)
