@@ -441,13 +441,12 @@ static void stub_serve_syscall(struct mm_id *mm_idp,
 		sc = &mm_idp->syscall_data[mm_idp->syscall_done];
 
 	err = stub_syscall_check(mm_idp, sc, type, req->data.args);
-	if (err == -EAGAIN) {
-		/* The page changed meanwhile: the stub unmaps it instead */
-		mm_idp->syscall_data[mm_idp->syscall_done].syscall =
-			STUB_SYSCALL_MUNMAP;
-	}
 	if (err) {
-		stub_notif_reply(mm_idp, req->id, 0, err, 0);
+		/* -EAGAIN: once it has the answer, the stub unmaps instead */
+		if (!stub_notif_reply(mm_idp, req->id, 0, err, 0) &&
+		    err == -EAGAIN)
+			mm_idp->syscall_data[mm_idp->syscall_done].syscall =
+				STUB_SYSCALL_MUNMAP;
 		return;
 	}
 
