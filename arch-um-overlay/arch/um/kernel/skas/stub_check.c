@@ -92,6 +92,7 @@ static bool stub_syscall_queued(const struct stub_syscall *sc, int type,
  * stub_syscall_check() - may the stub run this mmap or munmap
  * @mm_idp: the stub
  * @sc: the next syscall the monitor queued for it, NULL if none is
+ * @prev: the syscall it let the stub run last in this batch, NULL if none
  * @type: STUB_SYSCALL_MMAP or STUB_SYSCALL_MUNMAP, from the syscall number
  * @args: the syscall arguments as seccomp captured them
  *
@@ -102,11 +103,17 @@ static bool stub_syscall_queued(const struct stub_syscall *sc, int type,
  * mmap is not run but replaced by an unmap of its range: the next fault
  * there maps the page as the page table says by then.
  *
- * Return: 0 if the call may run, -EAGAIN if it is the queued mmap but the
- * page table no longer allows it, -EPERM otherwise.
+ * A host signal that interrupts the stub just as the monitor lets a call
+ * run can make the host restart that call: the stub then issues @prev
+ * again. Running it again changes nothing, once checked again.
+ *
+ * Return: 0 if the call may run as the next queued one, 1 if it repeats
+ * @prev and may run again, -EAGAIN if it is the queued mmap but the page
+ * table no longer allows it, -EPERM otherwise.
  */
 int stub_syscall_check(struct mm_id *mm_idp, const struct stub_syscall *sc,
-		       int type, const unsigned long long *args)
+		       const struct stub_syscall *prev, int type,
+		       const unsigned long long *args)
 {
 	if (stub_syscall_queued(sc, type, args)) {
 		if (type != STUB_SYSCALL_MMAP ||
@@ -117,6 +124,11 @@ int stub_syscall_check(struct mm_id *mm_idp, const struct stub_syscall *sc,
 		um_tlb_mark_sync(stub_mm(mm_idp), args[0], args[0] + args[1]);
 		return -EAGAIN;
 	}
+
+	if (stub_syscall_queued(prev, type, args) &&
+	    (type != STUB_SYSCALL_MMAP ||
+	     stub_mmap_pte_ok(mm_idp, args[0], args[1], args[2], args[5])))
+		return 1;
 
 	pr_warn_ratelimited("um: refused %s(0x%llx, 0x%llx, 0x%llx, ...) of the stub of %s[%d]%s\n",
 			    type == STUB_SYSCALL_MMAP ? "mmap" : "munmap",

@@ -434,14 +434,16 @@ static void stub_serve_syscall(struct mm_id *mm_idp,
 {
 	int type = req->data.nr == STUB_MMAP_NR ? STUB_SYSCALL_MMAP :
 					       STUB_SYSCALL_MUNMAP;
-	const struct stub_syscall *sc = NULL;
+	const struct stub_syscall *sc = NULL, *prev = NULL;
 	int err;
 
 	if (mm_idp->syscall_done < mm_idp->syscall_data_len)
 		sc = &mm_idp->syscall_data[mm_idp->syscall_done];
+	if (mm_idp->syscall_done > 0)
+		prev = &mm_idp->syscall_data[mm_idp->syscall_done - 1];
 
-	err = stub_syscall_check(mm_idp, sc, type, req->data.args);
-	if (err) {
+	err = stub_syscall_check(mm_idp, sc, prev, type, req->data.args);
+	if (err < 0) {
 		/* -EAGAIN: once it has the answer, the stub unmaps instead */
 		if (!stub_notif_reply(mm_idp, req->id, 0, err, 0) &&
 		    err == -EAGAIN)
@@ -453,20 +455,22 @@ static void stub_serve_syscall(struct mm_id *mm_idp,
 	/*
 	 * CONTINUE is safe: mmap and munmap take scalar arguments only,
 	 * seccomp captured them at the trap, and they are exactly the
-	 * queued syscall the guest page table authorises. Nothing the
-	 * host will use can change after this check. Count the syscall
-	 * only once the stub has the reply: an interrupted one comes again.
+	 * queued syscall (or its repeat) the guest page table authorises.
+	 * Nothing the host will use can change after this check. Count the
+	 * syscall only once the stub has the reply: an interrupted one comes
+	 * again.
 	 */
 	if (!stub_notif_reply(mm_idp, req->id, 0, 0,
-			      SECCOMP_USER_NOTIF_FLAG_CONTINUE))
+			      SECCOMP_USER_NOTIF_FLAG_CONTINUE) && !err)
 		mm_idp->syscall_done++;
 }
 
 /*
  * Wait for the stub's next report, serving its mmap and munmap calls on
- * the way. Returns 0 once the stub is parked in a report.
+ * the way. Returns 0 once the stub is parked in a report, with the
+ * report_seq it passed in @seq.
  */
-static int stub_wait_report(struct mm_id *mm_idp)
+static int stub_wait_report(struct mm_id *mm_idp, unsigned long *seq)
 {
 	unsigned long report_ip = STUB_CODE +
 		(unsigned long)stub_report_ip -
@@ -494,28 +498,34 @@ static int stub_wait_report(struct mm_id *mm_idp)
 
 	mm_idp->parked = 1;
 	mm_idp->report_id = req.id;
+	if (seq)
+		*seq = req.data.args[0];
 
 	return 0;
 }
 
 /*
- * Answer the parked report with @cmd. If the notification was interrupted
- * before the stub saw the reply, the stub could not run anything since:
- * the next notification is the same report again, to be answered the same
- * way, not a new one. Taking it for a new report would run the guest's
- * syscall twice.
+ * Answer the parked report with @cmd and wait for the next one. A host
+ * stop, freeze or ptrace attach can interrupt the parked report so that
+ * the stub restarts it without having seen the answer, even when the host
+ * accepted the answer. The stub could not run anything since, and its
+ * restarted report passes the report_seq of the report it repeats, not the
+ * one written with the answer: answer it the same way. Taking it for a new
+ * report would run the guest's syscall twice. A guest that passes an old
+ * report_seq itself only resumes from its old frame, and the watchdog
+ * counts the repeats as running time.
  */
-static int stub_reply_report(struct mm_id *mm_idp, long cmd)
+static int stub_answer_report(struct mm_id *mm_idp, long cmd)
 {
+	unsigned long seq;
 	int err;
 
-	while (stub_notif_reply(mm_idp, mm_idp->report_id, cmd, 0, 0)) {
-		err = stub_wait_report(mm_idp);
-		if (err)
-			return err;
-	}
+	do {
+		stub_notif_reply(mm_idp, mm_idp->report_id, cmd, 0, 0);
+		err = stub_wait_report(mm_idp, &seq);
+	} while (!err && seq != mm_idp->report_seq);
 
-	return 0;
+	return err;
 }
 
 /**
@@ -545,13 +555,12 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 	       len * sizeof(data->syscall_data[0]));
 	data->syscall_data_len = len;
 	data->resume_sp = stub_frame_resume_sp(&mm_idp->frame);
+	data->report_seq = ++mm_idp->report_seq;
 	mm_idp->syscall_done = 0;
 	mm_idp->parked = 0;
 
 	seccomp_watchdog_start(mm_idp);
-	err = stub_reply_report(mm_idp, cmd);
-	if (!err)
-		err = stub_wait_report(mm_idp);
+	err = stub_answer_report(mm_idp, cmd);
 	seccomp_watchdog_stop(mm_idp, err);
 	if (err)
 		return err;
@@ -629,7 +638,7 @@ static int seccomp_stub_attach(struct mm_id *mm_idp, int sock)
 		  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0)
 		seccomp_sync_wake_up = 0;
 
-	err = stub_wait_report(mm_idp);
+	err = stub_wait_report(mm_idp, NULL);
 	if (err)
 		return err;
 
@@ -888,6 +897,7 @@ int start_userspace(struct mm_id *mm_id)
 	/* The mm_id was copied from the parent's: forget its stub */
 	mm_id->listener = -1;
 	mm_id->parked = 0;
+	mm_id->report_seq = 0;
 
 	/* socket pair for init data and SECCOMP FD passing (no CLOEXEC here) */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, tramp_data.sockpair)) {

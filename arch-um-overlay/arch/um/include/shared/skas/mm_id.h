@@ -36,6 +36,8 @@ struct mm_id {
 	/* The stub waits in the report notification report_id */
 	int parked;
 	unsigned long long report_id;
+	/* Written to stub_data with the last answer to a report */
+	unsigned long report_seq;
 	/* Queued syscalls the monitor has seen the stub issue */
 	int syscall_done;
 	struct stub_frame frame;

@@ -23,6 +23,7 @@ struct stub_syscall;
 int stub_range_ok(unsigned long addr, unsigned long len, unsigned long limit);
 int stub_mmap_args_ok(const unsigned long long *args, unsigned long limit);
 int stub_syscall_check(struct mm_id *mm_idp, const struct stub_syscall *sc,
-		       int type, const unsigned long long *args);
+		       const struct stub_syscall *prev, int type,
+		       const unsigned long long *args);
 
 #endif

@@ -75,13 +75,15 @@ struct stub_data {
 	/*
 	 * Data shared with the signal handler (only used in seccomp mode).
 	 * The guest can write all of it at any time: the monitor reads each
-	 * field once and checks it. resume_sp is written by the monitor
-	 * before every reply and read by the stub right after it.
+	 * field once and checks it. resume_sp and report_seq are written by
+	 * the monitor before every reply; the stub reads resume_sp right after
+	 * it and passes report_seq back with its next report.
 	 */
 	int signal;
 	unsigned short si_offset;
 	unsigned short mctx_offset;
 	unsigned long resume_sp;
+	unsigned long report_seq;
 
 	/* seccomp architecture specific state restore */
 	struct stub_data_arch arch_data;

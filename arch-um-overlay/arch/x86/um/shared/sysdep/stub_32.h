@@ -128,7 +128,11 @@ static __always_inline void *get_stub_data(void)
 #define stub_report_loop()						\
 do {									\
 	asm volatile(							\
-		"1:	mov %[nr], %%eax\n"				\
+		"1:	call 4f\n"					\
+		"4:	pop %%ebx\n"					\
+		"	and %[mask], %%ebx\n"				\
+		"	mov %c[page]+%c[seq](%%ebx), %%ebx\n"		\
+		"	mov %[nr], %%eax\n"				\
 		"	int $0x80\n"					\
 		".globl stub_report_ip\n"				\
 		"stub_report_ip:\n"					\
@@ -153,7 +157,8 @@ do {									\
 		   [sigreturn] "i" (__NR_rt_sigreturn),			\
 		   [mask] "i" (~(UM_KERN_PAGE_SIZE - 1)),		\
 		   [page] "i" (UM_KERN_PAGE_SIZE),			\
-		   [sp] "i" (offsetof(struct stub_data, resume_sp)));	\
+		   [sp] "i" (offsetof(struct stub_data, resume_sp)),	\
+		   [seq] "i" (offsetof(struct stub_data, report_seq)));	\
 } while (0)
 
 #define stub_start(fn)							\
