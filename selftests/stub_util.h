@@ -381,17 +381,28 @@ static inline void stub_sleep_ms(unsigned long ms)
 		;
 }
 
-/* Calibrate the TSC against the guest clock (uses syscalls). */
+/*
+ * Calibrate the TSC against the guest clock (uses syscalls).  The guest
+ * clock can jump forward when the host deschedules UML, which makes one
+ * sample read too few ticks per ms and every deadline too short: keep the
+ * highest of a few samples.
+ */
 static inline void stub_tsc_calibrate(void)
 {
-	unsigned long t0, c0, t1, c1;
+	unsigned long t0, c0, t1, c1, rate;
+	int i;
 
-	t0 = stub_now_ms();
-	c0 = stub_rdtsc();
-	stub_sleep_ms(50);
-	t1 = stub_now_ms();
-	c1 = stub_rdtsc();
-	stub_tsc_per_ms = (c1 - c0) / (t1 > t0 ? t1 - t0 : 1);
+	stub_tsc_per_ms = 0;
+	for (i = 0; i < 3; i++) {
+		t0 = stub_now_ms();
+		c0 = stub_rdtsc();
+		stub_sleep_ms(20);
+		t1 = stub_now_ms();
+		c1 = stub_rdtsc();
+		rate = (c1 - c0) / (t1 > t0 ? t1 - t0 : 1);
+		if (rate > stub_tsc_per_ms)
+			stub_tsc_per_ms = rate;
+	}
 	if (!stub_tsc_per_ms)
 		stub_tsc_per_ms = 1000000;
 }
