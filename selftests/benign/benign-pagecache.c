@@ -50,21 +50,8 @@ static uint64_t stamp(unsigned long pg)
 	return STAMP ^ pg;
 }
 
-static void error(const char *what, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void error(const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	bn_add(&errors, 1);
-	bn_add(&sh->errors, 1);
-	printf("benign-pagecache: %s: error: ", what);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#define error(what, fmt, ...) bn_error(&errors, &sh->errors,		\
+	"benign-pagecache: %s: error: " fmt, what, ##__VA_ARGS__)
 
 static void check(unsigned long pg, uint64_t v, const char *when)
 {

@@ -16,7 +16,13 @@
  *      readers that verify them, and unmaps them once both are done;
  *   c) a toggler flips a region between read-only and read-write, zaps
  *      parts of it with MADV_DONTNEED and replaces it with munmap/mmap,
- *      while two readers verify it under a read lock.
+ *      while two readers verify it under a read lock;
+ *   d) one thread puts the whole of a region in need of a sync (mprotect
+ *      read-only and back) again and again, another ages one page in its
+ *      middle with MADV_COLD, a third reads every page: when a sync of
+ *      the region is refused for that one changed page, the host mapping
+ *      of all the others must come back too, or the reader stops in a
+ *      fault loop.
  * Every access is legal: a data mismatch is "wrong", a worker killed by a
  * signal "killed", one exiting non-zero "failed" and one still alive
  * SECONDS+60 s after the start "stuck".
@@ -32,6 +38,8 @@
 #define A_WORDS		(128 * BN_PAGE / 8)	/* 512 KiB per writer */
 #define B_MAXPAGES	16
 #define C_PAGES		32
+#define D_PAGES		64
+#define D_TOGGLED	(D_PAGES / 2)
 #define PAGE_WORDS	(BN_PAGE / 8)
 
 #define barrier()	__asm__ __volatile__("" ::: "memory")
@@ -40,7 +48,7 @@ struct shared {
 	long wrong;
 	long errors;
 	long shown;
-	long rounds[3];
+	long rounds[4];
 	long forks;
 };
 
@@ -64,20 +72,8 @@ static void wrong(const char *fmt, ...)
 	printf("\n");
 }
 
-static void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void error(const char *fmt, ...)
-{
-	va_list ap;
-
-	bn_add(&w_errors, 1);
-	bn_add(&sh->errors, 1);
-	printf("benign-smp: worker %d: error: ", worker_id);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#define error(fmt, ...) bn_error(&w_errors, &sh->errors,		\
+	"benign-smp: worker %d: error: " fmt, worker_id, ##__VA_ARGS__)
 
 static int stop_now(int *stop)
 {
@@ -536,13 +532,121 @@ static void scenario_c(double until)
 	pthread_rwlock_destroy(&c.lock);
 }
 
+/* ---- d) one page of a region changed while the rest is synced ------- */
+
+static struct {
+	uint64_t *region;
+	long reads;		/* full rounds of the reader */
+	int stop;
+} d;
+
+static uint64_t d_word(unsigned long pg, unsigned long w)
+{
+	return 0xd0000000 | pg << 9 | w;
+}
+
+static void *d_reader(void *arg)
+{
+	unsigned long pg, w;
+	uint64_t *p;
+
+	while (!stop_now(&d.stop)) {
+		for (pg = 0; pg < D_PAGES; pg++) {
+			p = d.region + pg * PAGE_WORDS;
+			for (w = 0; w < PAGE_WORDS; w += 64)
+				if (p[w] != d_word(pg, w)) {
+					wrong("d: page %lu word %lu: %#lx, expected %#lx",
+					      pg, w, (unsigned long)p[w],
+					      (unsigned long)d_word(pg, w));
+					break;
+				}
+		}
+		bn_add(&d.reads, 1);
+		bn_add(&sh->rounds[3], 1);
+	}
+	return NULL;
+}
+
+/* The page in the middle: aged by MADV_COLD, so its PTE changes */
+static void *d_toggler(void *arg)
+{
+	uint64_t *p = d.region + D_TOGGLED * PAGE_WORDS;
+
+	while (!stop_now(&d.stop))
+		if (madvise(p, BN_PAGE, MADV_COLD)) {
+			error("d: madvise one page: %s", strerror(errno));
+			break;
+		}
+	return NULL;
+}
+
+/*
+ * One resync of the whole region at a time, and the reader must read it
+ * all twice before the next: a page whose host mapping never comes back
+ * stops the reader in a fault loop, which is "wrong" after a second.
+ */
+static void *d_protector(void *arg)
+{
+	double until = *(double *)arg, stalled;
+	long reads;
+
+	while (bn_now() < until) {
+		if (mprotect(d.region, D_PAGES * BN_PAGE, PROT_READ) ||
+		    mprotect(d.region, D_PAGES * BN_PAGE,
+			     PROT_READ | PROT_WRITE)) {
+			error("d: mprotect the region: %s", strerror(errno));
+			break;
+		}
+		reads = bn_get(&d.reads);
+		stalled = bn_now() + 1.0;
+		while (bn_get(&d.reads) < reads + 2 && bn_now() < stalled)
+			sched_yield();
+		if (bn_get(&d.reads) < reads + 2) {
+			wrong("d: the reader made no progress for 1 s after a resync of the region");
+			break;
+		}
+	}
+	__atomic_store_n(&d.stop, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void scenario_d(double until)
+{
+	unsigned long pg, w;
+	pthread_t t[3];
+	int n = 0;
+
+	d.region = map_anon(D_PAGES * BN_PAGE);
+	if (!d.region)
+		return;
+	/* written in order, so the frames tend to be adjacent */
+	for (pg = 0; pg < D_PAGES; pg++)
+		for (w = 0; w < PAGE_WORDS; w++)
+			d.region[pg * PAGE_WORDS + w] = d_word(pg, w);
+	d.stop = 0;
+	d.reads = 0;
+
+	if (pthread_create(&t[n], NULL, d_reader, NULL) == 0)
+		n++;
+	if (n == 1 && pthread_create(&t[n], NULL, d_toggler, NULL) == 0)
+		n++;
+	if (n == 2 && pthread_create(&t[n], NULL, d_protector, &until) == 0)
+		n++;
+	if (n < 3) {
+		error("d: pthread_create failed");
+		__atomic_store_n(&d.stop, 1, __ATOMIC_RELAXED);
+	}
+	join_threads(t, n);
+	munmap(d.region, D_PAGES * BN_PAGE);
+}
+
 /* ---- the worker and the parent -------------------------------------- */
 
 static double end_time;
 
 static int worker(void *arg)
 {
-	int s = worker_id % 3;
+	int s = worker_id % 4;
 	double until;
 
 	while (bn_now() < end_time) {
@@ -553,9 +657,11 @@ static int worker(void *arg)
 			scenario_a(until);
 		else if (s == 1)
 			scenario_b(until);
-		else
+		else if (s == 2)
 			scenario_c(until);
-		s = (s + 1) % 3;
+		else
+			scenario_d(until);
+		s = (s + 1) % 4;
 	}
 	return bn_get(&w_errors) ? 1 : 0;
 }
@@ -569,10 +675,11 @@ static void progress(void *arg)
 	/* every 2 s while it runs, every 10 s while waiting for stragglers */
 	if (++calls % (bn_now() < end_time + 1 ? 2 : 10))
 		return;
-	printf("benign-smp: %.0fs rounds a=%ld b=%ld c=%ld forks=%ld wrong=%ld errors=%ld\n",
+	printf("benign-smp: %.0fs rounds a=%ld b=%ld c=%ld d=%ld forks=%ld wrong=%ld errors=%ld\n",
 	       bn_now() - start_time, bn_get(&sh->rounds[0]),
 	       bn_get(&sh->rounds[1]), bn_get(&sh->rounds[2]),
-	       bn_get(&sh->forks), bn_get(&sh->wrong), bn_get(&sh->errors));
+	       bn_get(&sh->rounds[3]), bn_get(&sh->forks), bn_get(&sh->wrong),
+	       bn_get(&sh->errors));
 }
 
 int main(int argc, char **argv)
@@ -612,10 +719,10 @@ int main(int argc, char **argv)
 		    NULL, &t);
 
 	wrong = bn_get(&sh->wrong);
-	printf("benign-smp: rounds a=%ld b=%ld c=%ld forks=%ld errors=%ld\n",
+	printf("benign-smp: rounds a=%ld b=%ld c=%ld d=%ld forks=%ld errors=%ld\n",
 	       bn_get(&sh->rounds[0]), bn_get(&sh->rounds[1]),
-	       bn_get(&sh->rounds[2]), bn_get(&sh->forks),
-	       bn_get(&sh->errors));
+	       bn_get(&sh->rounds[2]), bn_get(&sh->rounds[3]),
+	       bn_get(&sh->forks), bn_get(&sh->errors));
 	return bn_result("benign-smp", t.killed || t.failed || t.stuck || wrong,
 			 "workers=%d killed=%d failed=%d wrong=%ld stuck=%d",
 			 nworkers, t.killed, t.failed, wrong, t.stuck);

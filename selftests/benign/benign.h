@@ -97,6 +97,13 @@ static inline long bn_get(volatile long *counter)
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);
 }
 
+/* Count an error in the caller's and the shared tally, then print it */
+#define bn_error(mine, shared, fmt, ...) do {			\
+	bn_add(mine, 1);					\
+	bn_add(shared, 1);					\
+	printf(fmt "\n", ##__VA_ARGS__);			\
+} while (0)
+
 struct bn_proc {
 	pid_t pid;
 	char name[32];
