@@ -7,6 +7,7 @@
  * queued itself and the guest page table allows it right now.
  */
 
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/printk.h>
@@ -68,6 +69,27 @@ static int stub_mmap_pte_ok(struct mm_id *mm_idp, unsigned long addr,
 	return 1;
 }
 
+/*
+ * The stub unmaps the whole range of a refused mmap, but only the pages
+ * that changed carry _PAGE_NEEDSYNC: mark the others too, or the next
+ * sync skips them and a fault on one of them finds its PTE up to date
+ * and returns to the same missing host mapping for ever.  A bit set
+ * atomically, as another vCPU may be writing the same PTE.
+ */
+static void stub_mmap_resync(struct mm_struct *mm, unsigned long addr,
+			     unsigned long len)
+{
+	unsigned long end = addr + len;
+
+	um_tlb_mark_sync(mm, addr, end);
+	for (; addr < end; addr += PAGE_SIZE) {
+		pte_t *pte = virt_to_pte(mm, addr);
+
+		if (pte)
+			set_bit(ilog2(_PAGE_NEEDSYNC), &pte_val(*pte));
+	}
+}
+
 /* Exactly the next call the monitor queued, and a well-formed one */
 static bool stub_syscall_queued(const struct stub_syscall *sc, int type,
 				const unsigned long long *args)
@@ -88,6 +110,14 @@ static bool stub_syscall_queued(const struct stub_syscall *sc, int type,
 	}
 }
 
+/* An munmap of a queued range always, an mmap if every PTE still allows it */
+static bool stub_page_table_allows(struct mm_id *mm_idp, int type,
+				   const unsigned long long *args)
+{
+	return type != STUB_SYSCALL_MMAP ||
+	       stub_mmap_pte_ok(mm_idp, args[0], args[1], args[2], args[5]);
+}
+
 /**
  * stub_syscall_check() - may the stub run this mmap or munmap
  * @mm_idp: the stub
@@ -99,9 +129,9 @@ static bool stub_syscall_queued(const struct stub_syscall *sc, int type,
  * Another vCPU may legitimately change the page table between the moment
  * the monitor queued an mmap and the moment the stub issues it (a fault
  * replacing the zero page, fork write-protecting, reclaim ageing, an
- * unmap). Such a change leaves the PTE marked for a sync, so the queued
- * mmap is not run but replaced by an unmap of its range: the next fault
- * there maps the page as the page table says by then.
+ * unmap). So the queued mmap is not run but replaced by an unmap of its
+ * range, marked for a sync: the next fault there maps each page as the
+ * page table says by then.
  *
  * A host signal that interrupts the stub just as the monitor lets a call
  * run can make the host restart that call: the stub then issues @prev
@@ -116,18 +146,15 @@ int stub_syscall_check(struct mm_id *mm_idp, const struct stub_syscall *sc,
 		       const unsigned long long *args)
 {
 	if (stub_syscall_queued(sc, type, args)) {
-		if (type != STUB_SYSCALL_MMAP ||
-		    stub_mmap_pte_ok(mm_idp, args[0], args[1], args[2],
-				     args[5]))
+		if (stub_page_table_allows(mm_idp, type, args))
 			return 0;
 
-		um_tlb_mark_sync(stub_mm(mm_idp), args[0], args[0] + args[1]);
+		stub_mmap_resync(stub_mm(mm_idp), args[0], args[1]);
 		return -EAGAIN;
 	}
 
 	if (stub_syscall_queued(prev, type, args) &&
-	    (type != STUB_SYSCALL_MMAP ||
-	     stub_mmap_pte_ok(mm_idp, args[0], args[1], args[2], args[5])))
+	    stub_page_table_allows(mm_idp, type, args))
 		return 1;
 
 	pr_warn_ratelimited("um: refused %s(0x%llx, 0x%llx, 0x%llx, ...) of the stub of %s[%d]%s\n",

@@ -33,6 +33,7 @@
 #include <linux/seccomp.h>
 #include <linux/threads.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 #include <sys/ioctl.h>
@@ -180,14 +181,16 @@ __uml_setup("seccomp_sync_wake_up=", seccomp_sync_wake_up_setup,
 
 /*
  * Watchdog: a stub that blocks SIGALRM with a crafted rt_sigreturn never
- * reports and would keep its vCPU for ever. Every report parks the stub and
- * is a real scheduling point, so what matters is how much host CPU time the
- * stub consumes without reporting; the host accounts that, the guest cannot
- * fake it. A stub that runs guest code gets SIGALRM every tick and reports,
- * so the default of two seconds of CPU time cannot be reached legitimately,
- * and a stub that does not get the CPU (loaded host) accrues nothing.
+ * reports and would keep its vCPU for ever. What it takes from the other
+ * tasks of that vCPU is the host CPU time spent on it between two reports:
+ * its own, and the vCPU's serving its mmap and munmap calls. The host
+ * accounts both, the guest cannot fake them, and a stub that does not get
+ * the CPU (loaded host) accrues nothing. A stub that runs guest code is sent
+ * SIGALRM at every tick and reports, so it accrues about a tick: the default
+ * of 100 ms is ten ticks at HZ=100, and bounds how long a stub can hold its
+ * vCPU.
  */
-static unsigned int seccomp_watchdog_ms = 2000;
+static unsigned int seccomp_watchdog_ms = 100;
 
 static int __init seccomp_watchdog_setup(char *line, int *add)
 {
@@ -198,14 +201,15 @@ static int __init seccomp_watchdog_setup(char *line, int *add)
 __uml_setup("seccomp_watchdog=", seccomp_watchdog_setup,
 "seccomp_watchdog=<ms>\n"
 "    In SECCOMP mode, kill a userspace process whose stub consumed this much\n"
-"    host CPU time without reporting to the kernel (default 2000, 0 disables;\n"
-"    disabled in time-travel mode). The process is killed within about 1.25\n"
-"    times this value once it starts running.\n\n"
+"    host CPU time without reporting to the kernel (default 100, 0 disables;\n"
+"    disabled with time-travel=inf-cpu and time-travel=ext). The process is\n"
+"    killed within about 1.5 times this value once it starts running.\n\n"
 );
 
 struct seccomp_wd_slot {
 	int pid;
 	unsigned long long start_time;
+	clockid_t vcpu_clock;
 	/* Odd while the stub runs; written by the vCPU, read by the watchdog */
 	unsigned long gen;
 	/* gen of the run the watchdog killed */
@@ -218,11 +222,17 @@ static int seccomp_wd_running;
 static void seccomp_watchdog_start(struct mm_id *mm_idp)
 {
 	struct seccomp_wd_slot *slot = &seccomp_wd[uml_curr_cpu()];
+	clockid_t vcpu_clock;
 
 	if (!seccomp_wd_running)
 		return;
 
+	/* Cannot fail on Linux; if it did, count the stub's time alone */
+	if (pthread_getcpuclockid(pthread_self(), &vcpu_clock))
+		vcpu_clock = CLOCK_THREAD_CPUTIME_ID;
+
 	__atomic_store_n(&slot->pid, mm_idp->pid, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->vcpu_clock, vcpu_clock, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->start_time, mm_idp->start_time,
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->gen, slot->gen + 1, __ATOMIC_SEQ_CST);
@@ -244,15 +254,20 @@ static void seccomp_watchdog_stop(struct mm_id *mm_idp, int err)
 		       slot->pid, seccomp_watchdog_ms);
 }
 
-static long long seccomp_wd_cpu_ns(int pid)
+/* Host CPU time spent on the stub of @slot so far: its own and its vCPU's */
+static long long seccomp_wd_cpu_ns(struct seccomp_wd_slot *slot, int pid)
 {
-	struct timespec ts;
+	clockid_t vcpu_clock = __atomic_load_n(&slot->vcpu_clock,
+					       __ATOMIC_RELAXED);
+	struct timespec stub, vcpu;
 	clockid_t cid;
 
-	if (clock_getcpuclockid(pid, &cid) || clock_gettime(cid, &ts))
+	if (clock_getcpuclockid(pid, &cid) || clock_gettime(cid, &stub) ||
+	    clock_gettime(vcpu_clock, &vcpu))
 		return -1;
 
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return (stub.tv_sec + vcpu.tv_sec) * 1000000000LL +
+	       stub.tv_nsec + vcpu.tv_nsec;
 }
 
 /* The start time of process @pid (field 22 of its stat), 0 if unknown */
@@ -292,7 +307,7 @@ static void seccomp_wd_check(struct seccomp_wd_slot *slot,
 	if (!(gen & 1))
 		return;
 
-	ns = seccomp_wd_cpu_ns(pid);
+	ns = seccomp_wd_cpu_ns(slot, pid);
 	if (ns < 0)
 		return;
 
@@ -428,9 +443,14 @@ static int stub_notif_reply(struct mm_id *mm_idp, unsigned long long id,
 	return n < 0 ? -errno : 0;
 }
 
-/* Check a stub mmap or munmap against the next queued syscall. */
-static void stub_serve_syscall(struct mm_id *mm_idp,
-			       const struct seccomp_notif *req)
+/*
+ * Check a stub mmap or munmap against the next queued syscall. Returns 0
+ * once it is answered, -EPERM if it is refused: a stub that asks for what
+ * was not queued runs guest code, and its task is killed with the call
+ * left unanswered, so that it cannot make another.
+ */
+static int stub_serve_syscall(struct mm_id *mm_idp,
+			      const struct seccomp_notif *req)
 {
 	int type = req->data.nr == STUB_MMAP_NR ? STUB_SYSCALL_MMAP :
 					       STUB_SYSCALL_MUNMAP;
@@ -443,13 +463,15 @@ static void stub_serve_syscall(struct mm_id *mm_idp,
 		prev = &mm_idp->syscall_data[mm_idp->syscall_done - 1];
 
 	err = stub_syscall_check(mm_idp, sc, prev, type, req->data.args);
-	if (err < 0) {
-		/* -EAGAIN: once it has the answer, the stub unmaps instead */
-		if (!stub_notif_reply(mm_idp, req->id, 0, err, 0) &&
-		    err == -EAGAIN)
+	if (err == -EPERM)
+		return err;
+
+	/* Once it has the answer, the stub unmaps instead */
+	if (err == -EAGAIN) {
+		if (!stub_notif_reply(mm_idp, req->id, 0, err, 0))
 			mm_idp->syscall_data[mm_idp->syscall_done].syscall =
 				STUB_SYSCALL_MUNMAP;
-		return;
+		return 0;
 	}
 
 	/*
@@ -463,6 +485,7 @@ static void stub_serve_syscall(struct mm_id *mm_idp,
 	if (!stub_notif_reply(mm_idp, req->id, 0, 0,
 			      SECCOMP_USER_NOTIF_FLAG_CONTINUE) && !err)
 		mm_idp->syscall_done++;
+	return 0;
 }
 
 /*
@@ -487,13 +510,13 @@ static int stub_wait_report(struct mm_id *mm_idp, unsigned long *seq)
 		    req.data.instruction_pointer == report_ip)
 			break;
 
-		if (req.data.nr == STUB_MMAP_NR || req.data.nr == __NR_munmap) {
-			stub_serve_syscall(mm_idp, &req);
-			continue;
-		}
-
 		/* The filter lets nothing else through */
-		stub_notif_reply(mm_idp, req.id, 0, -EPERM, 0);
+		if (req.data.nr != STUB_MMAP_NR && req.data.nr != __NR_munmap)
+			return -EPERM;
+
+		err = stub_serve_syscall(mm_idp, &req);
+		if (err)
+			return err;
 	}
 
 	mm_idp->parked = 1;
@@ -572,39 +595,27 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 	return 0;
 }
 
-/* Receive the one FD the stub sends over @sock */
+/* Receive the one FD, and nothing else, that the stub sends over @sock */
 static int stub_recv_fd(int sock)
 {
+	int fds[2] = { -1, -1 };
+	ssize_t n;
 	char byte;
-	struct iovec iov = {
-		.iov_base = &byte,
-		.iov_len = 1,
-	};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctrl;
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = ctrl.buf,
-		.msg_controllen = sizeof(ctrl.buf),
-	};
-	struct cmsghdr *cmsg;
-	int fd, n;
 
-	CATCH_EINTR(n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC));
+	CATCH_EINTR(n = os_rcv_fd_msg(sock, fds, ARRAY_SIZE(fds), &byte, 1));
 	if (n < 0)
-		return -errno;
+		return n;
 
-	cmsg = CMSG_FIRSTHDR(&msg);
-	if (n != 1 || (msg.msg_flags & MSG_CTRUNC) || !cmsg ||
-	    cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
-	    cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
+	if (n != 1 || fds[0] < 0 || fds[1] >= 0 ||
+	    os_set_exec_close(fds[0]) < 0) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
 		return -EPROTO;
+	}
 
-	memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
-	return fd;
+	return fds[0];
 }
 
 /* Receive the listener the stub created and wait for its first report. */
