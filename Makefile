@@ -17,13 +17,16 @@
 #   make bench         benchmarks (scripts/bench), make bench-smoke: quick run
 #   make soak          long benign runs on the hardened kernel: scripts/benign
 #                      and scripts/hostfault, 600 s each, 2 and 4 vCPUs
+#   make fuzz          the hijack fuzzer under the host-side oracle on the
+#                      hardened kernel (scripts/fuzz), 1 and 2 vCPUs,
+#                      FUZZ_SECONDS (default 600) per run
 #   make clean         remove build/ except the downloaded kernel package
 
 S := scripts
 
 .NOTPARALLEL:
 .PHONY: all run test deps kernel baseline hardened guest check-series \
-	overlay check-overlay bench bench-smoke soak clean
+	overlay check-overlay bench bench-smoke soak fuzz clean
 
 all: hardened guest
 
@@ -80,6 +83,11 @@ soak: hardened guest
 	st=0; $(S)/hostfault --kernel hardened --ncpus "2 4" --seconds 600 || st=$$?; \
 	case $$st in 0) ;; 4) echo "soak: some host faults were SKIPPED (see above)" ;; *) rc=1 ;; esac; \
 	exit $$rc
+
+# not part of test: ten minutes per run by default
+FUZZ_SECONDS ?= 600
+fuzz: hardened guest
+	$(S)/fuzz --kernel hardened --ncpus "1 2" --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build/obj build/src build/baseline build/hardened build/guest \
