@@ -6,6 +6,7 @@
  * console (built on the host, not part of the guest).
  *
  *   stub-watch -p UMLPID [-s SECRET] [-i MS] [-T TASK_SIZE] [-S STUB]
+ *              [-d DIR]
  *
  * Every -i MS (default 1000) until UMLPID is gone or on SIGINT/SIGTERM,
  * for every process of UMLPID's session (UML calls setsid()) other than
@@ -37,6 +38,9 @@
  *         (signal frames may hold its registers).  Any other hit, in any
  *         stub, is a CANARY (or OWNER-PATTERN) leak; two stubs claiming
  *         the owner page is TWO-OWNERS.
+ *
+ * With -d DIR, the maps of a stub with a finding, as they were at its
+ * first finding, are kept in DIR/stub-PID.maps.
  *
  * Findings are printed as they are seen, one line each, at most
  * MAX_SHOWN per kind (all are counted), deduplicated per stub, kind and
@@ -114,6 +118,30 @@ static double now_s(void)
 	return (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
+static const char *dump_dir;
+
+/* With -d DIR: keep DIR/stub-PID.maps, the maps of a stub with findings */
+static void dump_maps(int pid)
+{
+	char path[4096], buf[4096];
+	int in, out;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/stub-%d.maps", dump_dir, pid);
+	if (access(path, F_OK) == 0)
+		return;
+	out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	snprintf(buf, sizeof(buf), "/proc/%d/maps", pid);
+	in = open(buf, O_RDONLY);
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			break;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+}
+
 static void finding(int kind, int pid, unsigned long addr, const char *what)
 {
 	int i;
@@ -122,6 +150,8 @@ static void finding(int kind, int pid, unsigned long addr, const char *what)
 		if (seen[i].pid == pid && seen[i].kind == kind &&
 		    seen[i].addr == addr)
 			return;
+	if (dump_dir)
+		dump_maps(pid);
 	if (nseen < MAX_SEEN) {
 		seen[nseen].pid = pid;
 		seen[nseen].kind = kind;
@@ -444,8 +474,11 @@ int main(int argc, char **argv)
 	struct timespec ts;
 	int uml = 0, opt, i, total = 0;
 
-	while ((opt = getopt(argc, argv, "p:s:i:T:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:s:i:T:S:d:")) != -1) {
 		switch (opt) {
+		case 'd':
+			dump_dir = optarg;
+			break;
 		case 'p':
 			uml = atoi(optarg);
 			break;
@@ -493,6 +526,6 @@ int main(int argc, char **argv)
 	return total ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: stub-watch -p UMLPID [-s SECRET] [-i MS] "
-		"[-T TASK_SIZE] [-S STUB]\n");
+		"[-T TASK_SIZE] [-S STUB] [-d DIR]\n");
 	return 2;
 }
