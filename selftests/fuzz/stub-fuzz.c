@@ -6,8 +6,8 @@
  * seconds a root parent keeps NKIDS short-lived children running; each
  * drops to uid/gid 65534 and does a random mix of the actions below
  * (ACTIONS, a subset separated by commas or "+", default all), then
- * exits.  A child
- * the kernel kills costs little: the parent just starts the next one.
+ * exits.  A child the kernel kills costs little: the parent just starts
+ * the next one.
  *
  *   sys       a random host syscall through the stub's "syscall; ret"
  *             gadget: mostly the stub's own allowlist (futex, recvmsg,
@@ -47,12 +47,14 @@
  * ^ OWNER_XOR): that is how the host-side oracle (scripts/fuzz) tells the
  * companion's host process from all others.  The secret is written to
  * /dev/console only (root-only; the console is the host's log), as
- * "stub-fuzz: canary <16 hex digits>".
+ * "stub-fuzz: canary <16 hex digits> pid <its guest pid>".  Under load it
+ * cycles more slowly than every 100 ms (canary_cycles counts them).
  *
  * Every PROGRESS_SECS and at the end the parent prints one line:
  *   stub-fuzz: progress|done t=S seed=N children=N exited=N killed=N
  *     overtime=N wrong=N gadget_maps=N stolen_fds=N canary_cycles=N
- *     companion=alive|dead(...) dstate=N act_<name>=N... kill_<name>=N...
+ *     bad_msgs=N tripwire=N companion=alive|dead(...) dstate=N
+ *     act_<name>=N... kill_<name>=N...
  * (one line; act_: actions started, kill_: children that died of a
  * signal while doing that action; overtime: children killed by the
  * parent after CHILD_SECS; wrong: benign work with a wrong result;
