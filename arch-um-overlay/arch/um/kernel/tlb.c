@@ -209,6 +209,34 @@ int um_tlb_sync(struct mm_struct *mm)
 	return ret;
 }
 
+/*
+ * A flush only marks the range: the host mappings of an mm change at its
+ * next sync, before its stub runs guest code again. In SECCOMP mode a stub
+ * may be running guest code on another vCPU right now, and keep using the
+ * old mappings while the caller frees and reuses the pages. Stop it: send
+ * it SIGALRM and wait until it is parked in a report. A stub that blocks
+ * SIGALRM is killed by the watchdog, and its mappings go with it. From a
+ * report, the stub only runs guest code again after a sync that saw the
+ * flag (seccomp_stub_run()).
+ */
+void um_tlb_shootdown(struct mm_struct *mm)
+{
+	struct mm_id *id = &mm->context.id;
+
+	if (!using_seccomp || mm == &init_mm || in_interrupt())
+		return;
+
+	WRITE_ONCE(id->shootdown, 1);
+	/* Pairs with the barrier in seccomp_stub_run() */
+	smp_mb();
+	if (READ_ONCE(id->parked) == 1 || READ_ONCE(id->pid) <= 0)
+		return;
+
+	os_alarm_process(READ_ONCE(id->pid));
+	while (READ_ONCE(id->parked) != 1 && READ_ONCE(id->pid) > 0)
+		cpu_relax();
+}
+
 void flush_tlb_all(void)
 {
 	/*
@@ -228,4 +256,5 @@ void flush_tlb_mm(struct mm_struct *mm)
 
 	for_each_vma(vmi, vma)
 		um_tlb_mark_sync(mm, vma->vm_start, vma->vm_end);
+	um_tlb_shootdown(mm);
 }

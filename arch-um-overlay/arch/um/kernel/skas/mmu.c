@@ -151,7 +151,9 @@ static irqreturn_t mm_sigchld_irq(int irq, void* dev)
 		*/
 		list_for_each_entry(mm_context, &mm_list, list) {
 			if (mm_context->id.pid == pid) {
-				printk("Unexpectedly lost MM child! Affected tasks will segfault.");
+				/* Unless the monitor killed it (stub_kill()) */
+				if (mm_context->id.parked != -1)
+					printk("Unexpectedly lost MM child! Affected tasks will segfault.");
 
 				/*
 				 * Marks the MM as dead. A vCPU waiting for

@@ -519,8 +519,8 @@ static int stub_wait_report(struct mm_id *mm_idp, unsigned long *seq)
 			return err;
 	}
 
-	mm_idp->parked = 1;
 	mm_idp->report_id = req.id;
+	__atomic_store_n(&mm_idp->parked, 1, __ATOMIC_SEQ_CST);
 	if (seq)
 		*seq = req.data.args[0];
 
@@ -551,6 +551,21 @@ static int stub_answer_report(struct mm_id *mm_idp, long cmd)
 	return err;
 }
 
+/*
+ * Kill a stub that is not parked, so that it neither runs on nor keeps its
+ * host mappings while a shootdown waits for it (which it does until the
+ * SIGCHLD handler has reaped the stub). parked is -1 from now on: nothing
+ * is answered any more, and the reaping is not "unexpected".
+ */
+static void stub_kill(struct mm_id *mm_idp)
+{
+	int pid = __READ_ONCE(mm_idp->pid);
+
+	__atomic_store_n(&mm_idp->parked, -1, __ATOMIC_SEQ_CST);
+	if (pid > 0)
+		kill(pid, SIGKILL);
+}
+
 /**
  * seccomp_stub_run() - let the parked stub run and wait for its next report
  * @mm_idp: the stub
@@ -559,7 +574,8 @@ static int stub_answer_report(struct mm_id *mm_idp, long cmd)
  *
  * Return: 0 once the stub is parked again having done every queued syscall,
  * -EIO if it reported with syscalls outstanding or failed (a failed batch,
- * or a guest skipping it), -ESRCH if it died.
+ * or a guest skipping it), -ESRCH if it died, -EAGAIN without running it
+ * if a shootdown asks for a sync before it may run guest code.
  */
 int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 {
@@ -567,12 +583,24 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 	int len = mm_idp->syscall_data_len;
 	int err;
 
-	if (!mm_idp->parked)
+	if (mm_idp->parked != 1)
 		return -ESRCH;
 
 	/* A flush of a full batch failed earlier: the host mappings are unknown */
 	if (len < 0)
 		return -EIO;
+
+	/*
+	 * Once parked is clear, um_tlb_shootdown() on another vCPU stops the
+	 * stub and waits for it; before, it leaves the sync to us. Each sees
+	 * the other's store, or we see its flag: sync again first.
+	 */
+	__atomic_store_n(&mm_idp->parked, 0, __ATOMIC_SEQ_CST);
+	if (cmd == STUB_CMD_RESUME &&
+	    __atomic_exchange_n(&mm_idp->shootdown, 0, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&mm_idp->parked, 1, __ATOMIC_SEQ_CST);
+		return -EAGAIN;
+	}
 
 	memcpy(data->syscall_data, mm_idp->syscall_data,
 	       len * sizeof(data->syscall_data[0]));
@@ -580,13 +608,14 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 	data->resume_sp = stub_frame_resume_sp(&mm_idp->frame);
 	data->report_seq = ++mm_idp->report_seq;
 	mm_idp->syscall_done = 0;
-	mm_idp->parked = 0;
 
 	seccomp_watchdog_start(mm_idp);
 	err = stub_answer_report(mm_idp, cmd);
 	seccomp_watchdog_stop(mm_idp, err);
-	if (err)
+	if (err) {
+		stub_kill(mm_idp);
 		return err;
+	}
 
 	/* The guest can fake an error, which only kills its own task */
 	if (mm_idp->syscall_done != len || __READ_ONCE(data->err))
@@ -1052,7 +1081,9 @@ void userspace(struct uml_pt_regs *regs)
 				fatal_sigsegv();
 			}
 
-			err = seccomp_stub_run(mm_id, STUB_CMD_RESUME);
+			while ((err = seccomp_stub_run(mm_id,
+						      STUB_CMD_RESUME)) == -EAGAIN)
+				current_mm_sync();
 			if (err) {
 				long stub_err = __READ_ONCE(proc_data->err);
 

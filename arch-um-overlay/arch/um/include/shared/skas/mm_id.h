@@ -35,6 +35,8 @@ struct mm_id {
 	unsigned long long start_time;
 	/* The stub waits in the report notification report_id */
 	int parked;
+	/* Set by um_tlb_shootdown(): sync before the stub runs guest code */
+	int shootdown;
 	unsigned long long report_id;
 	/* Written to stub_data with the last answer to a report */
 	unsigned long report_seq;
