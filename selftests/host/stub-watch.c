@@ -21,7 +21,8 @@
  *         host), plus [vsyscall].  Anything else (anonymous memory, another
  *         file, a private mapping, anything between TASK_SIZE and the stub
  *         or above it) is a BAD-MAPPING; a stub that had its pages and
- *         lost them (or never had them after 3 looks) is STUB-PAGES.  A
+ *         lost them (or never had them after 3 looks), and is not
+ *         exiting (PF_EXITING), is STUB-PAGES.  A
  *         stub that still has its executable mapped (a memfd named
  *         uml-userspace, with a stack, [vdso] and [vvar]) is starting:
  *         no guest code runs in it yet, it is not judged; one still
@@ -71,6 +72,7 @@
 #define CANARY_ADDR	0x3f0000000000UL
 #define OWNER_ADDR	(CANARY_ADDR + 0x1000000UL)	/* after the slots */
 #define VSYSCALL	0xffffffffff600000UL
+#define PF_EXITING	0x00000004UL	/* include/linux/sched.h */
 #define CHUNK		(1UL << 20)
 #define MAX_PIDS	4096
 #define MAX_SHOWN	20
@@ -168,9 +170,9 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* Session id, state and start time of PID from /proc/PID/stat */
-static int read_stat(int pid, int *sid, char *state,
-		     unsigned long long *starttime)
+/* Session id, state, flags and start time of PID from /proc/PID/stat */
+static int read_stat_flags(int pid, int *sid, char *state,
+			   unsigned long *flags, unsigned long long *starttime)
 {
 	char path[64], buf[1024], *p;
 	int fd, n;
@@ -185,11 +187,34 @@ static int read_stat(int pid, int *sid, char *state,
 		return -1;
 	buf[n] = 0;
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%c %*d %*d %d %*d %*d %*u %*u %*u %*u %*u "
+	if (!p || sscanf(p + 2, "%c %*d %*d %d %*d %*d %lu %*u %*u %*u %*u "
 			 "%*u %*u %*d %*d %*d %*d %*d %*d %llu", state, sid,
-			 starttime) != 3)
+			 flags, starttime) != 4)
 		return -1;
 	return 0;
+}
+
+static int read_stat(int pid, int *sid, char *state,
+		     unsigned long long *starttime)
+{
+	unsigned long flags;
+
+	return read_stat_flags(pid, sid, state, &flags, starttime);
+}
+
+/*
+ * A process on its way out: while its address space is torn down, its
+ * maps can lack the stub pages for a moment.  Nothing runs in it any more.
+ */
+static int exiting(int pid)
+{
+	unsigned long long st;
+	unsigned long flags;
+	char state;
+	int sid;
+
+	return read_stat_flags(pid, &sid, &state, &flags, &st) ||
+	       state == 'Z' || state == 'X' || (flags & PF_EXITING);
 }
 
 static int is_stub(int pid)
@@ -310,6 +335,8 @@ static int check_maps(struct stub_proc *sp, int n)
 			data = 1;
 	}
 	if (!code || !data) {
+		if (exiting(sp->pid))
+			return 0;
 		if (sp->established)
 			finding(F_STUB_PAGES, sp->pid, stub_addr,
 				code ? "stub-data-pages-gone" : "stub-code-page-gone");
