@@ -3,7 +3,7 @@
  * A12: a frame freed on one vCPU stays host-mapped in a process that runs
  * on another.
  *
- * No hijack at all.  UML's flush_tlb_*() only mark a range of the mm for
+ * No hijack is needed.  UML's flush_tlb_*() only mark a range of the mm for
  * a later sync; the host munmap runs when a task of that mm next enters
  * its stub (userspace() -> current_mm_sync()).  So a page can be unmapped
  * in the guest and freed on one vCPU while the stub of its mm keeps
@@ -26,8 +26,16 @@
  * tries again and again (for up to A12_BUDGET_MS) and stops at the first
  * such read.
  *
+ * A third test adds a hijack to the first: the memfd's reader blocks
+ * SIGALRM with a crafted rt_sigreturn (A5) before it reads, so neither
+ * the tick nor the kick that stops a stub for a sync (SIGALRM too)
+ * interrupts it, and the window stays open as long as it likes.  A
+ * kernel that stops the stubs of an mm before its pages are freed can
+ * only wait for such a stub or kill it; root's truncate is timed.
+ *
  * The hardened kernel must not let a host mapping outlive the guest PTE
- * (H1): the reader sees its own data, then a fault, never root's data.
+ * (H1): the reader sees its own data, then a fault, never root's data;
+ * a reader that blocks SIGALRM may be killed instead.
  */
 #include "stub_util.h"
 #include <pthread.h>
@@ -76,6 +84,7 @@ struct a12_shared {
 	int released;		/* root: attempt n's fill memory freed */
 	int tid;		/* the unmapping thread */
 	int traced;		/* root traces it */
+	int blocked;		/* hijacked reader: SIGALRM blocked (1) */
 	unsigned long base;	/* the reader's mapping */
 	unsigned long cut_tsc;	/* truncate returned / munmap called */
 	struct a12_look look;	/* the current attempt */
@@ -179,34 +188,31 @@ static void a12_root_free(void *m)
 		munmap(m, A12_FILL_PAGES * STUB_PAGE);
 }
 
+static void a12_look_init(struct a12_look *lk)
+{
+	memset(lk, 0, sizeof(*lk));
+	lk->other_page = -1;
+}
+
 /*
  * Read the word at A12_WORD of each of the @npages pages at @base, over
  * and over, with plain loads: no syscall, so the stub traps only for the
  * timer tick or a fault.  Sets *@ready to @n after the first sweep (if
- * @ready).  Ends at the first read of root's pattern, at a fault, when
- * *@stop reads @n, or at @deadline (TSC).
+ * @ready).  Returns at the first read of root's pattern (LOOK_FOREIGN),
+ * when *@stop reads @n (LOOK_STOPPED) or at @deadline (TSC, LOOK_TIMEOUT);
+ * a fault is the caller's to catch.
  */
-static void a12_read(const volatile unsigned char *base, int npages,
+static int a12_sweep(const volatile unsigned char *base, int npages,
 		     const char *own, int *ready, const int *stop, int n,
 		     unsigned long deadline, struct a12_look *lk)
 {
 	const volatile unsigned char *p;
-	struct stub_probe_state st;
 	unsigned char b[A12_PAT];
 	uint64_t own_word;
 	unsigned long t;
 	int i, j, all_own;
 
-	memset(lk, 0, sizeof(*lk));
-	lk->other_page = -1;
 	memcpy(&own_word, own, sizeof(own_word));
-	stub_probe_sig = 0;
-	stub_probe_begin(&st);
-	if (sigsetjmp(stub_probe_jmp, 1)) {
-		lk->how = LOOK_FAULT;
-		lk->sig = stub_probe_sig;
-		goto out;
-	}
 	for (;;) {
 		t = a12_tsc();
 		all_own = 1;
@@ -221,8 +227,7 @@ static void a12_read(const volatile unsigned char *base, int npages,
 				lk->seen_tsc = a12_tsc();
 				lk->page = i;
 				memcpy(lk->seen, b, A12_PAT);
-				lk->how = LOOK_FOREIGN;
-				goto out;
+				return LOOK_FOREIGN;
 			}
 			if (lk->other_page < 0) {
 				lk->other_page = i;
@@ -233,16 +238,30 @@ static void a12_read(const volatile unsigned char *base, int npages,
 			lk->own_tsc = t;
 		if (!lk->sweeps++ && ready)
 			__atomic_store_n(ready, n, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(stop, __ATOMIC_RELAXED) == n) {
-			lk->how = LOOK_STOPPED;
-			break;
-		}
-		if (stub_tsc_passed(deadline)) {
-			lk->how = LOOK_TIMEOUT;
-			break;
-		}
+		if (__atomic_load_n(stop, __ATOMIC_RELAXED) == n)
+			return LOOK_STOPPED;
+		if (stub_tsc_passed(deadline))
+			return LOOK_TIMEOUT;
 	}
-out:
+}
+
+/* a12_sweep() with a fault caught and ending the reading (LOOK_FAULT). */
+static void a12_read(const volatile unsigned char *base, int npages,
+		     const char *own, int *ready, const int *stop, int n,
+		     unsigned long deadline, struct a12_look *lk)
+{
+	struct stub_probe_state st;
+
+	a12_look_init(lk);
+	stub_probe_sig = 0;
+	stub_probe_begin(&st);
+	if (sigsetjmp(stub_probe_jmp, 1)) {
+		lk->how = LOOK_FAULT;
+		lk->sig = stub_probe_sig;
+	} else {
+		lk->how = a12_sweep(base, npages, own, ready, stop, n,
+				    deadline, lk);
+	}
 	lk->end_tsc = a12_tsc();
 	stub_probe_end(&st);
 	if (ready && __atomic_load_n(ready, __ATOMIC_SEQ_CST) != n)
@@ -304,14 +323,9 @@ static void a12_log_tally(struct __test_metadata *_metadata,
 	}
 }
 
-/* ---- another process frees the page: truncate a shared memfd --------- */
-
-static void a12_memfd_reader(struct a12_shared *s, int fd, int cpu)
+/* Pin to @cpu and drop to uid 65534, or give up with s->err set. */
+static void a12_become_reader(struct a12_shared *s, int cpu)
 {
-	size_t len = A12_PAGES * STUB_PAGE;
-	unsigned char *m;
-	int n = 0, i;
-
 	stub_prefault(s, sizeof(*s));
 	if (a12_pin(cpu)) {
 		snprintf(s->err, sizeof(s->err), "pinning to vCPU %d: %s",
@@ -322,6 +336,40 @@ static void a12_memfd_reader(struct a12_shared *s, int fd, int cpu)
 		snprintf(s->err, sizeof(s->err), "setuid failed");
 		_exit(1);
 	}
+}
+
+/* ---- another process frees the page: truncate a shared memfd --------- */
+
+/* Map root's memfd read-only, host mappings of every page included. */
+static unsigned char *a12_memfd_map(struct a12_shared *s, int fd)
+{
+	unsigned char *m;
+	int i;
+
+	m = mmap(NULL, A12_PAGES * STUB_PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		snprintf(s->err, sizeof(s->err), "mmap of the memfd: %s",
+			 strerror(errno));
+		_exit(1);
+	}
+	/* map every page in the host, and check what is there */
+	for (i = 0; i < A12_PAGES; i++)
+		if (memcmp(m + i * STUB_PAGE + A12_WORD, a12_memfd_pat,
+			   A12_PAT)) {
+			snprintf(s->err, sizeof(s->err), "page %d of the "
+				 "memfd lacks root's pattern", i);
+			_exit(1);
+		}
+	return m;
+}
+
+static void a12_memfd_reader(struct a12_shared *s, int fd, int cpu)
+{
+	size_t len = A12_PAGES * STUB_PAGE;
+	unsigned char *m;
+	int n = 0;
+
+	a12_become_reader(s, cpu);
 	s->stage = ST_READING;
 	for (;;) {
 		unsigned long end = stub_now_ms() + 10000;
@@ -338,20 +386,7 @@ static void a12_memfd_reader(struct a12_shared *s, int fd, int cpu)
 		if (__atomic_load_n(&s->quit, __ATOMIC_SEQ_CST))
 			break;
 		n = __atomic_load_n(&s->go, __ATOMIC_SEQ_CST);
-		m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-		if (m == MAP_FAILED) {
-			snprintf(s->err, sizeof(s->err), "mmap of the memfd: %s",
-				 strerror(errno));
-			_exit(1);
-		}
-		/* map every page in the host, and check what is there */
-		for (i = 0; i < A12_PAGES; i++)
-			if (memcmp(m + i * STUB_PAGE + A12_WORD, a12_memfd_pat,
-				   A12_PAT)) {
-				snprintf(s->err, sizeof(s->err), "page %d of the "
-					 "memfd lacks root's pattern", i);
-				_exit(1);
-			}
+		m = a12_memfd_map(s, fd);
 		stub_prefault_stack(16384);
 		s->base = (unsigned long)m;
 		a12_read(m, A12_PAGES, a12_memfd_pat, &s->ready, &s->stop, n,
@@ -499,16 +534,7 @@ static void a12_thread_reader(struct a12_shared *s, const int cpu[2])
 	unsigned char *m;
 	int n;
 
-	stub_prefault(s, sizeof(*s));
-	if (a12_pin(cpu[0])) {
-		snprintf(s->err, sizeof(s->err), "pinning to vCPU %d: %s",
-			 cpu[0], strerror(errno));
-		_exit(1);
-	}
-	if (stub_drop_privs()) {
-		snprintf(s->err, sizeof(s->err), "setuid failed");
-		_exit(1);
-	}
+	a12_become_reader(s, cpu[0]);
 	if (pthread_create(&thread, NULL, a12_unmapper, &arg)) {
 		snprintf(s->err, sizeof(s->err), "pthread_create failed");
 		_exit(1);
@@ -684,6 +710,287 @@ TEST_F_TIMEOUT(stub_stale_frame, munmapped_page_never_shows_root_data, 60)
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	TH_LOG("defended: root's data never showed through the unmapped "
 	       "pages");
+}
+
+/* ---- the reader blocks the timer: a window as long as it likes ------- */
+
+#define A12H_ATTEMPTS	8	/* readers, at most */
+#define A12H_BUDGET_MS	15000	/* for all of them, at most */
+#define A12H_LOOK_MS	3000	/* one reader's reading, SIGALRM blocked */
+
+/*
+ * The hijacked reader's state: it goes on at a12h_blocked_read() on a stack
+ * of its own, with every register from the crafted frame.
+ */
+static struct {
+	struct a12_shared *s;
+	const unsigned char *m;
+	int n;
+	int runs;
+	int warm_ready;		/* stands in for s->ready in the first run */
+} a12h;
+static ucontext_t a12h_frame;
+static unsigned char a12h_stack[65536] __attribute__((aligned(16)));
+
+/*
+ * Runs after the crafted rt_sigreturn, SIGALRM blocked in the host:
+ * neither the tick nor a kick from a flush stops the stub.  Any trap (a
+ * code page not mapped yet, a copy-on-write) lets a kernel that resets
+ * the mask on its way back unblock SIGALRM, so the first run only
+ * touches what the second uses and blocks it again; the second reads
+ * without a trap.  The verdict is in the shared page before the reader
+ * traps again, for the first time, to exit.
+ */
+static void a12h_blocked_read(void)
+{
+	struct a12_shared *s = a12h.s;
+	struct a12_look *lk = &s->look;
+	int warm = !a12h.runs++;
+
+	a12_look_init(lk);
+	if (sigsetjmp(stub_probe_jmp, 0)) {	/* 0: no syscall */
+		lk->how = LOOK_FAULT;
+		lk->sig = stub_probe_sig;
+	} else {
+		/* the first run: one sweep (a deadline long passed) */
+		lk->how = a12_sweep(a12h.m, A12_PAGES, a12_memfd_pat,
+				    warm ? &a12h.warm_ready : &s->ready,
+				    &s->stop, a12h.n,
+				    warm ? 0 : stub_tsc_deadline(A12H_LOOK_MS),
+				    lk);
+	}
+	if (warm)
+		stub_run_with_timer_blocked(&a12h_frame, a12h_blocked_read,
+					    a12h_stack, sizeof(a12h_stack),
+					    &s->blocked);
+	lk->end_tsc = a12_tsc();
+	__atomic_store_n(&s->ready, a12h.n, __ATOMIC_SEQ_CST);
+	s->stage = ST_DONE;
+	__atomic_store_n(&s->done, a12h.n, __ATOMIC_SEQ_CST);
+	_exit(0);
+}
+
+static void a12h_reader(struct a12_shared *s, int fd, int cpu, int n)
+{
+	struct stub_probe_state st;
+
+	a12_become_reader(s, cpu);
+	a12h.s = s;
+	a12h.n = n;
+	a12h.m = a12_memfd_map(s, fd);
+	s->base = (unsigned long)a12h.m;
+	stub_probe_sig = 0;
+	stub_probe_begin(&st);		/* for good: the reader exits */
+	s->stage = ST_READING;
+	stub_run_with_timer_blocked(&a12h_frame, a12h_blocked_read, a12h_stack,
+				    sizeof(a12h_stack), &s->blocked);
+}
+
+/*
+ * Wait up to @ms for *@word to read @n (returns 0) or for @pid to end
+ * (returns 1, *@status filled in); -1 if neither happened.
+ */
+static int a12h_wait(const int *word, int n, pid_t pid, int *status,
+		     unsigned long ms)
+{
+	unsigned long end = stub_now_ms() + ms;
+
+	while (__atomic_load_n(word, __ATOMIC_SEQ_CST) != n) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 1;
+		if (stub_now_ms() >= end)
+			return -1;
+		stub_sleep_ms(1);
+	}
+	return 0;
+}
+
+/* Root's view of one hijacked reader. */
+struct a12h_run {
+	int status;
+	int done;		/* the reader handed back its verdict */
+	unsigned long cut_us;	/* how long root's truncate took */
+	unsigned long sweeps[3]; /* before, during, after the truncate */
+};
+
+/*
+ * Attempt @n, root's side: once the reader reads with SIGALRM blocked,
+ * truncate the memfd (timed: a kernel may wait there until the reader's
+ * stub is stopped) and fill fresh memory; then wait for the reader's
+ * verdict or end, and reap it.  Returns 1 if it was reading when root
+ * truncated, 0 if it ended before, -1 if it would not end.
+ */
+static int a12h_attempt(struct a12_shared *s, int fd, pid_t pid, int n,
+			struct a12h_run *run)
+{
+	volatile unsigned long *sweeps = &s->look.sweeps;
+	unsigned long t0;
+	void *fill;
+	int r;
+
+	memset(run, 0, sizeof(*run));
+	r = a12h_wait(&s->ready, n, pid, &run->status, 10000);
+	if (r > 0)
+		return 0;
+	if (!r) {
+		run->sweeps[0] = *sweeps;
+		t0 = a12_tsc();
+		ftruncate(fd, 0);
+		s->cut_tsc = a12_tsc();
+		run->sweeps[1] = *sweeps;
+		run->cut_us = a12_us(t0, s->cut_tsc);
+		fill = a12_root_fill();
+		r = a12h_wait(&s->done, n, pid, &run->status,
+			      A12H_LOOK_MS + 1000);
+		if (r < 0) {
+			__atomic_store_n(&s->stop, n, __ATOMIC_SEQ_CST);
+			r = a12h_wait(&s->done, n, pid, &run->status, 5000);
+		}
+		a12_root_free(fill);
+		run->done = __atomic_load_n(&s->done, __ATOMIC_SEQ_CST) == n;
+		run->sweeps[2] = *sweeps;
+		run->sweeps[2] -= run->sweeps[1];
+		run->sweeps[1] -= run->sweeps[0];
+		if (r > 0 || (!r && stub_wait_child(pid, 10000, &run->status)))
+			return 1;
+	}
+	stub_kill_wait(pid, 5000, &run->status);
+	return -1;
+}
+
+static const char *a12h_how(const struct a12h_run *run,
+			    const struct a12_look *lk, char *buf, size_t len)
+{
+	if (!run->done)
+		return stub_status_str(run->status, buf, len);
+	switch (lk->how) {
+	case LOOK_FOREIGN:
+		return "read root's fresh bytes";
+	case LOOK_FAULT:
+		snprintf(buf, len, "faulted (signal %d)", lk->sig);
+		return buf;
+	case LOOK_STOPPED:
+		return "stopped by root";
+	}
+	return "read until its deadline";
+}
+
+TEST_F_TIMEOUT(stub_stale_frame, timer_blocking_reader_never_sees_root_data,
+	       60)
+{
+	struct a12_shared *s = self->s;
+	size_t len = A12_PAGES * STUB_PAGE;
+	unsigned long start, cut_min = ~0UL, cut_max = 0;
+	int fd, n, r, read = 0, killed = 0, gave_up = 0, early = 0;
+	char buf[64], text[A12_PAT + 1];
+	struct a12_tally t = { 0 };
+	struct a12h_run run;
+	unsigned char *pages;
+	pid_t pid;
+
+	ASSERT_STUB_FOUND();
+	pages = malloc(len);
+	ASSERT_NE(NULL, pages);
+	a12_fill_pages(pages, A12_PAGES, a12_memfd_pat);
+	fd = memfd_create("stub-a12h", 0);
+	ASSERT_LE(0, fd) TH_LOG("memfd_create: %s", strerror(errno));
+	ASSERT_EQ(0, a12_pin(self->cpu[1]))
+		TH_LOG("pinning to vCPU %d: %s", self->cpu[1], strerror(errno));
+
+	/*
+	 * A fresh reader for every attempt: handing back its verdict and
+	 * mapping the memfd again take syscalls, and a kernel that kills a
+	 * stub blocking SIGALRM ends the attempt with its reader anyway.
+	 */
+	start = stub_now_ms();
+	for (n = 1; n <= A12H_ATTEMPTS &&
+	     stub_now_ms() - start < A12H_BUDGET_MS; n++) {
+		if (ftruncate(fd, len) ||
+		    pwrite(fd, pages, len, 0) != (ssize_t)len)
+			STUB_FAIL("refilling the memfd: %s", strerror(errno));
+		s->blocked = 0;
+		s->stage = ST_START;
+		fflush(NULL);
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0)
+			a12h_reader(s, fd, self->cpu[0], n);
+
+		r = a12h_attempt(s, fd, pid, n, &run);
+		if (r < 0)
+			STUB_FAIL("attempt %d: the reader neither read nor "
+				  "ended in time (stage %d, SIGALRM blocked "
+				  "%d, ready %d, done %d)", n, s->stage,
+				  s->blocked, s->ready, s->done);
+		if (s->stage < ST_READING || s->err[0])
+			STUB_FAIL("reader failed: %s", s->err);
+		if (!r) {
+			/* a kernel may refuse the crafted rt_sigreturn */
+			TH_LOG("attempt %d: the reader ended before it read "
+			       "(SIGALRM blocked %d): %s", n, s->blocked,
+			       stub_status_str(run.status, buf, sizeof(buf)));
+			if (!stub_defended_kill(run.status))
+				STUB_FAIL("the reader ended in an unexpected "
+					  "way");
+			early++;
+			continue;
+		}
+		read++;
+		a12_count(&t, &s->look, s->base, s->cut_tsc, n);
+		cut_min = run.cut_us < cut_min ? run.cut_us : cut_min;
+		cut_max = run.cut_us > cut_max ? run.cut_us : cut_max;
+		TH_LOG("attempt %d: root's truncate took %lu us; the reader "
+		       "swept %lu time(s) before it, %lu while it ran, %lu "
+		       "after; reader: %s", n, run.cut_us, run.sweeps[0],
+		       run.sweeps[1], run.sweeps[2],
+		       a12h_how(&run, &s->look, buf, sizeof(buf)));
+		if (t.found)
+			break;
+		if (stub_defended_kill(run.status)) {
+			killed++;
+			continue;
+		}
+		if (!run.done || !WIFEXITED(run.status) ||
+		    WEXITSTATUS(run.status))
+			STUB_FAIL("the reader ended in an unexpected way: %s",
+				  stub_status_str(run.status, buf,
+						  sizeof(buf)));
+		/*
+		 * The watchdog counts CPU time: on a busy host the reader
+		 * may reach its deadline first, and report.
+		 */
+		gave_up += s->look.how == LOOK_TIMEOUT;
+	}
+	close(fd);
+	free(pages);
+	a12_log_tally(_metadata, &t, "truncated");
+	if (read)
+		TH_LOG("%d of %d reader(s) killed while reading, %d read "
+		       "until their deadline, %d ended before reading; "
+		       "root's truncate took %lu-%lu us (%lu ms in all)",
+		       killed, read, gave_up, early, cut_min, cut_max,
+		       stub_now_ms() - start);
+	if (t.found) {
+		a12_text(text, t.look.seen);
+		STUB_VULNERABLE("uid %d on vCPU %d, SIGALRM blocked with a "
+				"crafted rt_sigreturn, read \"%s\" at +%d of "
+				"page %d of its shared mapping %#lx of a "
+				"memfd, %lu us after root's truncate of the "
+				"memfd on vCPU %d returned (in %lu us), "
+				"without a fault: bytes root wrote into memory "
+				"it allocated after the truncate (attempt %d, "
+				"%lu ms)",
+				STUB_NOBODY, self->cpu[0], text, A12_WORD,
+				t.look.page, t.base, t.us, self->cpu[1],
+				run.cut_us, t.found, stub_now_ms() - start);
+	}
+	if (!t.attempts && early) {
+		TH_LOG("defended: no reader got to read with SIGALRM blocked");
+		return;
+	}
+	ASSERT_LT(0, t.attempts) TH_LOG("no attempt completed");
+	TH_LOG("defended: root's data never showed through the truncated "
+	       "pages to a reader that blocked SIGALRM");
 }
 
 int main(int argc, char **argv)
