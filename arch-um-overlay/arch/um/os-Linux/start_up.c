@@ -522,11 +522,11 @@ __uml_setup("seccomp=", uml_seccomp_config,
 "    map or unmap what the kernel queued for it and the page table allows, so\n"
 "    userspace cannot reach memory it does not own by hijacking its stub. A\n"
 "    stub that stops reporting (e.g. with SIGALRM blocked) is killed, see\n"
-"    seccomp_watchdog=. With more than one CPU, a page freed while another\n"
-"    thread of the same process runs stays mapped on the host until that\n"
-"    thread next enters the kernel. Requires a host with seccomp user\n"
-"    notification (Linux 5.9 or later) that lets UML create a seccomp\n"
-"    listener (not possible under another seccomp supervisor's listener).\n\n"
+"    seccomp_watchdog=. With more than one CPU, a stub that runs while a\n"
+"    page it maps is freed elsewhere is stopped first. Requires a host with\n"
+"    seccomp user notification (Linux 5.9 or later) that lets UML create a\n"
+"    seccomp listener (not possible under another seccomp supervisor's\n"
+"    listener).\n\n"
 );
 
 void __init os_early_checks(void)
