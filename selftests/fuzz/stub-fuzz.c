@@ -18,7 +18,10 @@
  *             pages, near TASK_SIZE or anywhere, anonymous or of fd 0-8 at
  *             a random offset; a mapping that works (also one made by
  *             sys or steal) is read and kept for HOLD_MS, so that the
- *             host-side oracle, which looks once a second, can see it
+ *             host-side oracle, which looks once a second and confirms
+ *             a canary hit by looking again up to 1 s later, sees it
+ *             (the child wakes every HOLD_STEP_MS meanwhile: a stub
+ *             that runs and keeps the mapping is what makes a leak)
  *   sigret    rt_sigreturn through the gadget with a random frame, or a
  *             near-valid one (random host signal mask) that resumes here
  *   prctl     arch_prctl through the gadget with random sub-ops; FS and GS
@@ -74,7 +77,8 @@
 #define PROGRESS_SECS	5
 #define MIN_ACTIONS	6
 #define MAX_ACTIONS	40
-#define HOLD_MS		1500
+#define HOLD_MS		3000
+#define HOLD_STEP_MS	100
 
 /* The guest's TASK_SIZE on a 47-bit host (the host's top, PGDIR-aligned) */
 #define GUEST_TASK_SIZE	0x7f8000000000UL
@@ -225,7 +229,11 @@ static long rnd_arg(void)
 /*
  * A host mmap through the gadget worked: read every page of it (pulls the
  * host pages in) and keep it for HOLD_MS, long enough for the host-side
- * oracle, which looks about once a second, to see it.
+ * oracle, which looks about once a second, to see it and to confirm a
+ * canary in it (it drops a hit whose mapping is gone within 1 s: UML's
+ * lazy flush leaves stale host mappings in a stub that is parked in the
+ * kernel, and those go when the process runs).  Sleeping in short steps
+ * returns to user mode often, so the stub runs with the mapping kept.
  */
 static void got_mapping(unsigned long addr, unsigned long len)
 {
@@ -244,7 +252,8 @@ static void got_mapping(unsigned long addr, unsigned long len)
 	}
 	stub_probe_end(&ps);
 	__asm__ volatile("" : : "r"(sum));
-	stub_sleep_ms(HOLD_MS);
+	for (i = 0; i < HOLD_MS; i += HOLD_STEP_MS)
+		stub_sleep_ms(HOLD_STEP_MS);
 }
 
 static void act_sys(void)
