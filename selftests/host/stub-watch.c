@@ -37,21 +37,54 @@
  *         there, hits are allowed in its canary slots and owner page
  *         [CANARY_ADDR, OWNER_ADDR + 4096) and in its own stub pages
  *         (signal frames may hold its registers).  Any other hit, in any
- *         stub, is a CANARY (or OWNER-PATTERN) leak; two stubs claiming
- *         the owner page is TWO-OWNERS.
+ *         stub, is a CANARY (or OWNER-PATTERN) leak once confirmed (see
+ *         below); two stubs claiming the owner page is TWO-OWNERS.
+ *
+ * A canary or owner-pattern hit is confirmed before it counts.  UML
+ * flushes lazily: when a guest process unmaps memory (or exits, or its
+ * pages are reclaimed), the guest frees the frames at once, but the host
+ * munmap in that process's stub runs only when the process next returns
+ * to user mode, or the stub is killed when the address space is gone.
+ * Until then the stub is parked, runs no guest code, and still maps the
+ * frames; if the companion gets one meanwhile and fills it, the stub's
+ * /proc/PID/mem shows the canary through a mapping the guest can no
+ * longer reach.  So a hit is looked at again every CONFIRM_STEP_MS: if
+ * the stub is gone, exiting or another process, or the page at the hit
+ * is no longer mapped from the same file at the same offset (the process
+ * ran and synced), the hit is TRANSIENT (lazy flush): logged and counted,
+ * not a finding.  If that page is still mapped the same way CONFIRM_MS
+ * after the hit, it is a finding, whether the canary is still in it or
+ * not (the line says, and how often the stub was scheduled meanwhile:
+ * a stub that ran and kept the mapping let guest code reach it).  The
+ * kernel shoots down stale mappings of stubs that run guest code on
+ * another vCPU, so a stale mapping that outlives the process running is
+ * a real leak; stub-fuzz keeps what it maps through the stub for 3 s, so
+ * a real leak outlives the confirmation.  A hit still pending when UML
+ * is gone or the oracle is stopped is settled the same way before the
+ * end line (its stub is then gone: transient).  Maps findings are not
+ * confirmed: a stale mapping of the memory file is still a shared
+ * mapping of it below TASK_SIZE, which the maps check allows anyway.
  *
  * With -d DIR, the maps of a stub with a finding, as they were at its
  * first finding, are kept in DIR/stub-PID.maps.
  *
- * Findings are printed as they are seen, one line each, at most
- * MAX_SHOWN per kind (all are counted), deduplicated per stub, kind and
- * mapping:
+ * Findings are printed as they are seen (canary and owner-pattern hits
+ * when confirmed), one line each, at most MAX_SHOWN per kind (all are
+ * counted), deduplicated per stub, kind and mapping:
  *   stub-watch: t=SECS KIND pid=PID addr=ADDR what=DETAIL
+ * (for a confirmed hit DETAIL starts with
+ * "confirmed-after-MSms-ran-N-pattern-still|gone-at-HITADDR:"), transient
+ * hits, at most MAX_SHOWN per kind, as
+ *   stub-watch: t=SECS transient KIND stub=PID addr=ADDR after=MSms
+ *     why=mapping-gone|stub-gone ran=N what=DETAIL
  * and at the end one line:
  *   stub-watch: end rounds=N stubs_seen=N max_stubs=N established=N
  *     scanned_mb=N owner_rounds=N owner=PID bad_mappings=N stub_pages=N
  *     canary_hits=N owner_pattern_hits=N two_owners=N read_errors=N
- *     slow_starts=N
+ *     slow_starts=N transient_canary=N transient_owner=N
+ *     transient_mapping_gone=N transient_stub_gone=N
+ * (ran: times the stub was scheduled between the hit and the decision,
+ * from its context switch counts).
  * Exit status: 0 no finding, 1 findings, 2 usage error.
  */
 #define _GNU_SOURCE
@@ -78,6 +111,9 @@
 #define MAX_SHOWN	20
 #define MAX_START_LOOKS	5
 #define MAX_SEEN	8192
+#define CONFIRM_MS	1000	/* a hit still mapped after this is a finding */
+#define CONFIRM_STEP_MS	200	/* how often a pending hit is looked at */
+#define MAX_PENDING	256
 
 enum { F_BAD_MAPPING, F_STUB_PAGES, F_CANARY, F_OWNER, F_TWO_OWNERS, F_NR };
 static const char *const kind_name[F_NR] = {
@@ -95,6 +131,7 @@ static struct timespec t0;
 static unsigned long findings[F_NR], rounds, stubs_seen, max_stubs;
 static unsigned long established_total, scanned, owner_rounds, read_errors;
 static unsigned long slow_starts;
+static unsigned long transients[F_NR], trans_mapping_gone, trans_stub_gone;
 static int owner_pid;
 
 /* What we remember about a stub between rounds */
@@ -144,14 +181,21 @@ static void dump_maps(int pid)
 		close(out);
 }
 
-static void finding(int kind, int pid, unsigned long addr, const char *what)
+static int seen_before(int kind, int pid, unsigned long addr)
 {
 	int i;
 
 	for (i = 0; i < nseen; i++)
 		if (seen[i].pid == pid && seen[i].kind == kind &&
 		    seen[i].addr == addr)
-			return;
+			return 1;
+	return 0;
+}
+
+static void finding(int kind, int pid, unsigned long addr, const char *what)
+{
+	if (seen_before(kind, pid, addr))
+		return;
 	if (dump_dir)
 		dump_maps(pid);
 	if (nseen < MAX_SEEN) {
@@ -257,7 +301,7 @@ static struct stub_proc *proc_slot(int pid, unsigned long long starttime)
 }
 
 struct mapping {
-	unsigned long start, end;
+	unsigned long start, end, pgoff;
 	char perms[8], file[64], line[256];
 };
 
@@ -279,9 +323,9 @@ static int read_maps(int pid)
 		struct mapping *m = &maps[n];
 
 		name[0] = 0;
-		k = sscanf(line, "%lx-%lx %7s %*x %31s %lu %255s", &m->start,
-			   &m->end, m->perms, dev, &ino, name);
-		if (k < 5)
+		k = sscanf(line, "%lx-%lx %7s %lx %31s %lu %255s", &m->start,
+			   &m->end, m->perms, &m->pgoff, dev, &ino, name);
+		if (k < 6)
 			continue;
 		snprintf(m->file, sizeof(m->file), "%s %lu", dev, ino);
 		line[strcspn(line, "\n")] = 0;
@@ -387,6 +431,168 @@ static int allowed_in_owner(unsigned long addr)
 	       (addr >= stub_addr && addr < stub_addr + 3 * PAGE);
 }
 
+/*
+ * A canary or owner-pattern hit waiting for confirmation: the page at HIT
+ * must still map the same file at the same offset CONFIRM_MS later, in
+ * the same process (see the comment at the top).
+ */
+struct pending {
+	int pid, kind;
+	unsigned long long starttime;
+	unsigned long map_start;	/* the mapping, as finding() keys it */
+	unsigned long hit;		/* where the pattern was */
+	char file[64];			/* what the page at hit mapped */
+	unsigned long off;		/* file offset of that page */
+	long ctxt;			/* stub's context switches at the hit */
+	double t_hit, t_next;
+	char what[300];
+};
+
+static struct pending pend[MAX_PENDING];
+static int npend;
+
+/* Voluntary plus involuntary context switches of PID, -1 if unknown */
+static long ctxt_switches(int pid)
+{
+	char path[64], line[256];
+	long n = 0, v;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1 ||
+		    sscanf(line, "nonvoluntary_ctxt_switches: %ld", &v) == 1) {
+			n += v;
+			found++;
+		}
+	fclose(f);
+	return found == 2 ? n : -1;
+}
+
+static void pattern_of(int kind, unsigned long w[2])
+{
+	w[0] = kind == F_CANARY ? CANARY_MAGIC : OWNER_MAGIC;
+	w[1] = kind == F_CANARY ? secret : secret ^ OWNER_XOR;
+}
+
+static void add_pending(int kind, struct stub_proc *sp, struct mapping *m,
+			unsigned long hit, const char *what)
+{
+	struct pending *p;
+	char detail[400];
+	int i;
+
+	if (seen_before(kind, sp->pid, m->start))
+		return;
+	for (i = 0; i < npend; i++)
+		if (pend[i].pid == sp->pid && pend[i].kind == kind &&
+		    pend[i].starttime == sp->starttime &&
+		    pend[i].map_start == m->start)
+			return;
+	if (npend == MAX_PENDING) {
+		snprintf(detail, sizeof(detail),
+			 "unconfirmed-too-many-pending-at-%#lx:%s", hit, what);
+		finding(kind, sp->pid, m->start, detail);
+		return;
+	}
+	p = &pend[npend++];
+	p->pid = sp->pid;
+	p->kind = kind;
+	p->starttime = sp->starttime;
+	p->map_start = m->start;
+	p->hit = hit;
+	snprintf(p->file, sizeof(p->file), "%s", m->file);
+	p->off = m->pgoff + ((hit & ~(PAGE - 1)) - m->start);
+	p->ctxt = ctxt_switches(sp->pid);
+	p->t_hit = now_s();
+	p->t_next = p->t_hit + CONFIRM_STEP_MS / 1000.0;
+	snprintf(p->what, sizeof(p->what), "%s", what);
+}
+
+static void transient(struct pending *p, const char *why, const char *ran)
+{
+	if (transients[p->kind]++ < MAX_SHOWN)
+		printf("stub-watch: t=%.1f transient %s stub=%d addr=%#lx "
+		       "after=%.0fms why=%s ran=%s what=%s\n", now_s(),
+		       kind_name[p->kind], p->pid, p->map_start,
+		       (now_s() - p->t_hit) * 1000, why, ran, p->what);
+	if (!strcmp(why, "mapping-gone"))
+		trans_mapping_gone++;
+	else
+		trans_stub_gone++;
+}
+
+/*
+ * Look at the pending hits that are due; returns the time the next one
+ * is due (or a large value when none is pending).
+ */
+static double check_pending(void)
+{
+	unsigned long long starttime;
+	unsigned long flags, w[2], want[2];
+	double next = 1e18, t;
+	char state, ran[32], detail[400];
+	struct pending *p;
+	long ctxt;
+	int i, j, n, sid, fd, still;
+
+	for (i = 0; i < npend; i++) {
+		p = &pend[i];
+		t = now_s();
+		if (p->t_next > t) {
+			if (p->t_next < next)
+				next = p->t_next;
+			continue;
+		}
+		ctxt = ctxt_switches(p->pid);
+		if (ctxt >= 0 && p->ctxt >= 0)
+			snprintf(ran, sizeof(ran), "%ld", ctxt - p->ctxt);
+		else
+			snprintf(ran, sizeof(ran), "unknown");
+		if (read_stat_flags(p->pid, &sid, &state, &flags, &starttime) ||
+		    starttime != p->starttime || state == 'Z' || state == 'X' ||
+		    (flags & PF_EXITING)) {
+			transient(p, "stub-gone", ran);
+			goto drop;
+		}
+		n = read_maps(p->pid);
+		for (j = 0; j < n; j++)
+			if (maps[j].start <= p->hit && p->hit < maps[j].end)
+				break;
+		if (n <= 0 || j == n || strcmp(maps[j].file, p->file) ||
+		    maps[j].pgoff + ((p->hit & ~(PAGE - 1)) - maps[j].start) !=
+		    p->off) {
+			transient(p, "mapping-gone", ran);
+			goto drop;
+		}
+		if (t - p->t_hit < CONFIRM_MS / 1000.0) {
+			p->t_next = t + CONFIRM_STEP_MS / 1000.0;
+			if (p->t_next < next)
+				next = p->t_next;
+			continue;
+		}
+		/* still mapped the same way: a finding */
+		pattern_of(p->kind, want);
+		fd = mem_fd(p->pid);
+		still = fd >= 0 && pread(fd, w, sizeof(w), p->hit) == sizeof(w) &&
+			w[0] == want[0] && w[1] == want[1];
+		if (fd >= 0)
+			close(fd);
+		snprintf(detail, sizeof(detail),
+			 "confirmed-after-%.0fms-ran-%s-pattern-%s-at-%#lx:%s",
+			 (t - p->t_hit) * 1000, ran, still ? "still" : "gone",
+			 p->hit, p->what);
+		finding(p->kind, p->pid, p->map_start, detail);
+drop:
+		pend[i--] = pend[--npend];
+	}
+	return next;
+}
+
 static unsigned long buf[CHUNK / sizeof(unsigned long)];
 
 static void scan_mem(struct stub_proc *sp, int fd, int n, int owner)
@@ -425,7 +631,7 @@ static void scan_mem(struct stub_proc *sp, int fd, int n, int owner)
 				snprintf(what, sizeof(what), "%s%s",
 					 owner ? "in-the-companion-outside-its-pages:" : "",
 					 maps[m].line);
-				finding(kind, sp->pid, maps[m].start, what);
+				add_pending(kind, sp, &maps[m], hit, what);
 				break;	/* one per chunk is enough */
 			}
 		}
@@ -484,6 +690,19 @@ static void watch_round(int uml)
 		max_stubs = nstubs;
 }
 
+/* Sleep until now_s() reaches T (a signal ends it early) */
+static void sleep_until(double t)
+{
+	struct timespec ts;
+	double d = t - now_s();
+
+	if (d <= 0)
+		return;
+	ts.tv_sec = (time_t)d;
+	ts.tv_nsec = (long)((d - ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
 static int uml_alive(int uml)
 {
 	unsigned long long st;
@@ -497,8 +716,8 @@ static int uml_alive(int uml)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	double next_round = 0, next;
 	long interval = 1000;
-	struct timespec ts;
 	int uml = 0, opt, i, total = 0;
 
 	while ((opt = getopt(argc, argv, "p:s:i:T:S:d:")) != -1) {
@@ -533,10 +752,18 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop && uml_alive(uml)) {
-		watch_round(uml);
-		ts.tv_sec = interval / 1000;
-		ts.tv_nsec = interval % 1000 * 1000000L;
-		nanosleep(&ts, NULL);
+		if (now_s() >= next_round) {
+			watch_round(uml);
+			next_round = now_s() + interval / 1000.0;
+		}
+		next = check_pending();
+		sleep_until(next < next_round ? next : next_round);
+	}
+	/* settle what is pending: each is decided within CONFIRM_MS */
+	while (npend) {
+		next = check_pending();
+		if (npend)
+			sleep_until(next);
 	}
 	for (i = 0; i < F_NR; i++)
 		total += findings[i];
@@ -544,12 +771,14 @@ int main(int argc, char **argv)
 	       "established=%lu scanned_mb=%lu owner_rounds=%lu owner=%d "
 	       "bad_mappings=%lu stub_pages=%lu canary_hits=%lu "
 	       "owner_pattern_hits=%lu two_owners=%lu read_errors=%lu "
-	       "slow_starts=%lu\n",
+	       "slow_starts=%lu transient_canary=%lu transient_owner=%lu "
+	       "transient_mapping_gone=%lu transient_stub_gone=%lu\n",
 	       rounds, stubs_seen, max_stubs, established_total,
 	       scanned >> 20, owner_rounds, owner_pid,
 	       findings[F_BAD_MAPPING], findings[F_STUB_PAGES],
 	       findings[F_CANARY], findings[F_OWNER], findings[F_TWO_OWNERS],
-	       read_errors, slow_starts);
+	       read_errors, slow_starts, transients[F_CANARY],
+	       transients[F_OWNER], trans_mapping_gone, trans_stub_gone);
 	return total ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: stub-watch -p UMLPID [-s SECRET] [-i MS] "
