@@ -57,6 +57,56 @@ static inline void lat_victim(struct lat_shared *s, int ncpus)
 	}
 }
 
+static struct lat_shared *lat_hog_shared;
+static ucontext_t lat_hog_frame;
+static unsigned char lat_hog_stack[65536] __attribute__((aligned(16)));
+
+/* Run @fn with SIGALRM blocked (again), on a fresh stack; never returns */
+static inline void lat_hog_block_timer(void (*fn)(void))
+{
+	stub_run_with_timer_blocked(&lat_hog_frame, fn, lat_hog_stack,
+				    sizeof(lat_hog_stack),
+				    &lat_hog_shared->hog_ready);
+}
+
+/* The hog: on CPU 0, unprivileged, runs @fn with SIGALRM blocked */
+static inline void lat_hog(struct lat_shared *s, int ncpus, void (*fn)(void))
+{
+	stub_prefault(s, sizeof(*s));
+	if (lat_pin(0, ncpus) || stub_drop_privs()) {
+		snprintf(s->err, sizeof(s->err), "pin/setuid failed");
+		_exit(1);
+	}
+	lat_hog_shared = s;
+	lat_hog_block_timer(fn);
+}
+
+/* Watch the hog for @ms: 1 if it died meanwhile, its status in *@hstatus */
+static inline int lat_watch(pid_t hpid, unsigned long ms, int *hstatus)
+{
+	unsigned long end = stub_now_ms() + ms;
+	int dead = 0;
+
+	while (stub_now_ms() < end) {
+		if (!dead && waitpid(hpid, hstatus, WNOHANG) == hpid)
+			dead = 1;
+		stub_sleep_ms(20);
+	}
+	return dead;
+}
+
+/* Kill what is left of the hog, then the victim; 1 once the victim is gone */
+static inline int lat_stop(pid_t hpid, int hog_dead, int *hstatus,
+			   pid_t vpid)
+{
+	int status;
+
+	if (!hog_dead)
+		stub_kill_wait(hpid, 10000, hstatus);
+	kill(vpid, SIGKILL);
+	return stub_wait_child(vpid, 10000, &status);
+}
+
 /* Start the victim, let it settle and log the machine's own noise */
 #define LAT_START_VICTIM(s, ncpus, vpid) do {				\
 	unsigned long __end = stub_now_ms() + 5000;			\

@@ -18,7 +18,7 @@
  * itself runs on CPU 1), waits for the hog to be killed and checks that
  * the victim runs again afterwards.
  */
-#include "stub_util.h"
+#include "stub_latency.h"
 
 #define KILL_BOUND_MS	2000	/* the kernel's 100 ms, its polls, slack */
 #define GIVE_UP_S	30
@@ -50,17 +50,6 @@ FIXTURE_TEARDOWN(stub_timer)
 	munmap(self->s, sizeof(*self->s));
 }
 
-static int pin(int cpu, int ncpus)
-{
-	cpu_set_t set;
-
-	if (ncpus < 2)
-		return 0;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
 static struct a5_shared *hog_shared;
 static ucontext_t hog_frame;
 static unsigned char hog_stack[65536] __attribute__((aligned(16)));
@@ -78,7 +67,7 @@ static void hog_spin(void)
 static void hog(struct a5_shared *s, int ncpus)
 {
 	stub_prefault(s, sizeof(*s));
-	if (pin(0, ncpus) || stub_drop_privs()) {
+	if (lat_pin(0, ncpus) || stub_drop_privs()) {
 		snprintf(s->err, sizeof(s->err), "pin/setuid failed");
 		_exit(1);
 	}
@@ -90,7 +79,7 @@ static void hog(struct a5_shared *s, int ncpus)
 static void victim(struct a5_shared *s, int ncpus)
 {
 	stub_prefault(s, sizeof(*s));
-	if (pin(0, ncpus))
+	if (lat_pin(0, ncpus))
 		_exit(1);
 	for (;;) {
 		__atomic_add_fetch(&s->victim_count, 1, __ATOMIC_SEQ_CST);
@@ -107,7 +96,7 @@ TEST_F_TIMEOUT(stub_timer, timer_blocking_hog_is_killed, 90)
 	char buf[64];
 
 	TH_LOG("%d vCPU(s)", self->ncpus);
-	ASSERT_EQ(0, pin(1, self->ncpus));
+	ASSERT_EQ(0, lat_pin(1, self->ncpus));
 	fflush(NULL);
 	vpid = fork();
 	ASSERT_GE(vpid, 0);

@@ -40,10 +40,6 @@ FIXTURE_TEARDOWN(stub_watchdog)
 	munmap(self->s, sizeof(*self->s));
 }
 
-static struct lat_shared *hog_shared;
-static ucontext_t hog_frame;
-static unsigned char hog_stack[65536] __attribute__((aligned(16)));
-
 /*
  * Runs with SIGALRM blocked: spin, report once with a real syscall, block
  * SIGALRM again (a kernel may restore the mask on the way back) and start
@@ -53,28 +49,15 @@ static void hog_cycle(void)
 {
 	stub_spin_ms(HOG_PERIOD_MS);
 	syscall(SYS_getppid);
-	__atomic_add_fetch(&hog_shared->hog_reports, 1, __ATOMIC_SEQ_CST);
-	stub_run_with_timer_blocked(&hog_frame, hog_cycle, hog_stack,
-				    sizeof(hog_stack), &hog_shared->hog_ready);
-}
-
-static void hog(struct lat_shared *s, int ncpus)
-{
-	stub_prefault(s, sizeof(*s));
-	if (lat_pin(0, ncpus) || stub_drop_privs()) {
-		snprintf(s->err, sizeof(s->err), "pin/setuid failed");
-		_exit(1);
-	}
-	hog_shared = s;
-	stub_run_with_timer_blocked(&hog_frame, hog_cycle, hog_stack,
-				    sizeof(hog_stack), &s->hog_ready);
+	__atomic_add_fetch(&lat_hog_shared->hog_reports, 1, __ATOMIC_SEQ_CST);
+	lat_hog_block_timer(hog_cycle);
 }
 
 TEST_F_TIMEOUT(stub_watchdog, victim_latency_next_to_reporting_hog, 90)
 {
 	struct lat_shared *s = self->s;
-	unsigned long end, worst_ms, reports;
-	int status, hstatus = 0, hog_dead = 0;
+	unsigned long worst_ms, reports;
+	int hstatus = 0, hog_dead;
 	pid_t vpid, hpid;
 	char buf[64];
 
@@ -85,21 +68,13 @@ TEST_F_TIMEOUT(stub_watchdog, victim_latency_next_to_reporting_hog, 90)
 	hpid = fork();
 	ASSERT_GE(hpid, 0);
 	if (hpid == 0)
-		hog(s, self->ncpus);
+		lat_hog(s, self->ncpus, hog_cycle);
 
-	end = stub_now_ms() + WATCH_MS;
-	while (stub_now_ms() < end) {
-		if (!hog_dead && waitpid(hpid, &hstatus, WNOHANG) == hpid)
-			hog_dead = 1;
-		stub_sleep_ms(20);
-	}
+	hog_dead = lat_watch(hpid, WATCH_MS, &hstatus);
 	worst_ms = __atomic_load_n(&s->victim_worst_us, __ATOMIC_SEQ_CST) /
 		   1000;
 	reports = __atomic_load_n(&s->hog_reports, __ATOMIC_SEQ_CST);
-	if (!hog_dead)
-		stub_kill_wait(hpid, 10000, &hstatus);
-	kill(vpid, SIGKILL);
-	ASSERT_TRUE(stub_wait_child(vpid, 10000, &status));
+	ASSERT_TRUE(lat_stop(hpid, hog_dead, &hstatus, vpid));
 
 	TH_LOG("hog %s after %lu report(s); the victim woke %lu times, at "
 	       "worst %lu ms late", hog_dead ? "killed" : "alive",

@@ -36,14 +36,10 @@ FIXTURE_TEARDOWN(stub_refused)
 	munmap(self->s, sizeof(*self->s));
 }
 
-static struct lat_shared *hog_shared;
-static ucontext_t hog_frame;
-static unsigned char hog_stack[65536] __attribute__((aligned(16)));
-
 /* SIGALRM blocked: map and unmap a page through the stub, for ever */
 static void hog_stream(void)
 {
-	volatile unsigned long *count = &hog_shared->hog_reports;
+	volatile unsigned long *count = &lat_hog_shared->hog_reports;
 	long p;
 
 	for (;;) {
@@ -55,23 +51,11 @@ static void hog_stream(void)
 	}
 }
 
-static void hog(struct lat_shared *s, int ncpus)
-{
-	stub_prefault(s, sizeof(*s));
-	if (lat_pin(0, ncpus) || stub_drop_privs()) {
-		snprintf(s->err, sizeof(s->err), "pin/setuid failed");
-		_exit(1);
-	}
-	hog_shared = s;
-	stub_run_with_timer_blocked(&hog_frame, hog_stream, hog_stack,
-				    sizeof(hog_stack), &s->hog_ready);
-}
-
 TEST_F_TIMEOUT(stub_refused, victim_latency_next_to_call_stream, 90)
 {
 	struct lat_shared *s = self->s;
-	int status, hstatus = 0, hog_dead = 0;
-	unsigned long end, worst_ms;
+	int hstatus = 0, hog_dead;
+	unsigned long worst_ms;
 	pid_t vpid, hpid;
 	char buf[64];
 
@@ -81,21 +65,13 @@ TEST_F_TIMEOUT(stub_refused, victim_latency_next_to_call_stream, 90)
 	hpid = fork();
 	ASSERT_GE(hpid, 0);
 	if (hpid == 0)
-		hog(s, self->ncpus);
+		lat_hog(s, self->ncpus, hog_stream);
 
 	/* on one unpatched vCPU nothing below runs again */
-	end = stub_now_ms() + WATCH_MS;
-	while (stub_now_ms() < end) {
-		if (!hog_dead && waitpid(hpid, &hstatus, WNOHANG) == hpid)
-			hog_dead = 1;
-		stub_sleep_ms(20);
-	}
+	hog_dead = lat_watch(hpid, WATCH_MS, &hstatus);
 	worst_ms = __atomic_load_n(&s->victim_worst_us, __ATOMIC_SEQ_CST) /
 		   1000;
-	if (!hog_dead)
-		stub_kill_wait(hpid, 10000, &hstatus);
-	kill(vpid, SIGKILL);
-	ASSERT_TRUE(stub_wait_child(vpid, 10000, &status));
+	ASSERT_TRUE(lat_stop(hpid, hog_dead, &hstatus, vpid));
 
 	TH_LOG("hog %s after %lu call(s); the victim woke %lu times, at worst "
 	       "%lu ms late", hog_dead ? "killed" : "alive", s->hog_reports,
