@@ -151,8 +151,13 @@ static irqreturn_t mm_sigchld_irq(int irq, void* dev)
 		*/
 		list_for_each_entry(mm_context, &mm_list, list) {
 			if (mm_context->id.pid == pid) {
-				/* Unless the monitor killed it (stub_kill()) */
-				if (mm_context->id.parked != -1)
+				/*
+				 * Only the host can kill a stub parked in a
+				 * report. One that dies while it runs was
+				 * killed by the monitor, its watchdog or its
+				 * own filter, and its vCPU kills the task.
+				 */
+				if (mm_context->id.parked == 1)
 					printk("Unexpectedly lost MM child! Affected tasks will segfault.");
 
 				/*

@@ -238,20 +238,24 @@ static void seccomp_watchdog_start(struct mm_id *mm_idp)
 	__atomic_store_n(&slot->gen, slot->gen + 1, __ATOMIC_SEQ_CST);
 }
 
-static void seccomp_watchdog_stop(struct mm_id *mm_idp, int err)
+/* Returns true if the watchdog killed the stub during this run */
+static bool seccomp_watchdog_stop(struct mm_id *mm_idp, int err)
 {
 	struct seccomp_wd_slot *slot = &seccomp_wd[uml_curr_cpu()];
 	unsigned long gen = slot->gen;
 
 	if (!seccomp_wd_running)
-		return;
+		return false;
 
 	__atomic_store_n(&slot->gen, gen + 1, __ATOMIC_SEQ_CST);
 
 	/* mm_idp->pid is -1 once the stub has been reaped */
-	if (err && __atomic_load_n(&slot->killed, __ATOMIC_SEQ_CST) == gen)
+	if (err && __atomic_load_n(&slot->killed, __ATOMIC_SEQ_CST) == gen) {
 		printk(UM_KERN_ERR "seccomp watchdog: killed stub pid %d, it used %u ms of CPU time without reporting\n",
 		       slot->pid, seccomp_watchdog_ms);
+		return true;
+	}
+	return false;
 }
 
 /* Host CPU time spent on the stub of @slot so far: its own and its vCPU's */
@@ -581,6 +585,7 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 {
 	struct stub_data *data = (void *)mm_idp->stack;
 	int len = mm_idp->syscall_data_len;
+	int pid = mm_idp->pid;
 	int err;
 
 	if (mm_idp->parked != 1)
@@ -611,7 +616,9 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 
 	seccomp_watchdog_start(mm_idp);
 	err = stub_answer_report(mm_idp, cmd);
-	seccomp_watchdog_stop(mm_idp, err);
+	if (!seccomp_watchdog_stop(mm_idp, err) && err == -ESRCH)
+		printk(UM_KERN_ERR "%s : stub pid %d died while it ran\n",
+		       __func__, pid);
 	if (err) {
 		stub_kill(mm_idp);
 		return err;
