@@ -4,7 +4,7 @@
 #                      seccomp=on and show the attack tests' verdict table
 #   make test          everything CI checks: host packages, both kernels,
 #                      guest, arch-um-overlay, selftests on baseline and
-#                      hardened with 1 and 2 vCPUs, KUnit
+#                      hardened with 1 and 2 vCPUs, KUnit, fuzz-smoke
 #
 #   make deps          install host packages, add the kernel's apt suite
 #   make kernel        fetch and unpack the pinned kernel into build/src/linux
@@ -17,6 +17,9 @@
 #   make bench         benchmarks (scripts/bench), make bench-smoke: quick run
 #   make soak          long benign runs on the hardened kernel: scripts/benign
 #                      and scripts/hostfault, 600 s each, 2 and 4 vCPUs
+#   make fuzz-smoke    60 s of the fuzzer: it must find a hole in the
+#                      unpatched kernel (1 vCPU) and none in the hardened
+#                      one (1 and 2 vCPUs)
 #   make fuzz          the hijack fuzzer under the host-side oracle on the
 #                      hardened kernel (scripts/fuzz), 1 and 2 vCPUs,
 #                      FUZZ_SECONDS (default 600) per run
@@ -26,7 +29,7 @@ S := scripts
 
 .NOTPARALLEL:
 .PHONY: all run test deps kernel baseline hardened guest check-series \
-	overlay check-overlay bench bench-smoke soak fuzz clean
+	overlay check-overlay bench bench-smoke soak fuzz fuzz-smoke clean
 
 all: hardened guest
 
@@ -57,6 +60,7 @@ test: deps kernel baseline hardened guest
 	@if [ -d arch-um-overlay ]; then $(S)/check-overlay; \
 	else echo "test: no arch-um-overlay/, not checked"; fi
 	$(S)/run-tests
+	$(MAKE) fuzz-smoke
 
 check-series: kernel
 	$(S)/check-series
@@ -86,6 +90,12 @@ soak: hardened guest
 
 # not part of test: ten minutes per run by default
 FUZZ_SECONDS ?= 600
+fuzz-smoke: baseline hardened guest
+	$(S)/fuzz --kernel baseline --ncpus 1 --seconds 60 --expect-holes \
+		--out-prefix build/runs/test-fuzz-baseline
+	$(S)/fuzz --kernel hardened --ncpus "1 2" --seconds 60 \
+		--out-prefix build/runs/test-fuzz-hardened
+
 fuzz: hardened guest
 	$(S)/fuzz --kernel hardened --ncpus "1 2" --seconds $(FUZZ_SECONDS)
 
