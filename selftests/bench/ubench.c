@@ -227,6 +227,80 @@ static int run_tar(long n)
 	return 0;
 }
 
+/*
+ * Real programs: Debian's dynamically linked sh, coreutils and gcc from
+ * the host's root, which bench-run mounts read-only at HOST_ROOT (with a
+ * tmpfs on its /tmp) when the guest may mount it (run-guest --host-root).
+ * They map, fault and exec far more than the static binaries above.
+ */
+#define HOST_ROOT	"/mnt/host"
+#define REAL_C		"/tmp/ubench-real.c"
+
+static int run_in_host(const char *script, long n)
+{
+	char *argv[] = { "/bin/busybox", "chroot", HOST_ROOT, "/bin/sh", "-c",
+			 (char *)script, NULL };
+
+	for (long i = 0; i < n; i++)
+		if (spawn_wait(argv))
+			return -1;
+	return 0;
+}
+
+static int setup_host_root(void)
+{
+	if (access(HOST_ROOT "/usr/bin/gcc", X_OK) ||
+	    access(HOST_ROOT "/tmp", W_OK)) {
+		fail(HOST_ROOT ": the host's root with gcc and a writable /tmp");
+		return -1;
+	}
+	return 0;
+}
+
+static int run_real_exec(long n)
+{
+	return run_in_host("i=0; while [ $i -lt 50 ]; do /bin/true; i=$((i + 1)); done", n);
+}
+
+static int run_real_pipe(long n)
+{
+	return run_in_host("ls /usr/bin | sort | grep -c '^s' >/dev/null && "
+			   "printf 'a b c\\n' | sed 's/b/X/' >/dev/null", n);
+}
+
+/* A C file of about 400 lines: 40 functions of loops and branches */
+static int setup_real_gcc(void)
+{
+	FILE *f;
+
+	if (setup_host_root())
+		return -1;
+	f = fopen(HOST_ROOT REAL_C, "w");
+	if (!f) {
+		fail(HOST_ROOT REAL_C);
+		return -1;
+	}
+	fprintf(f, "#include <stdio.h>\n#include <string.h>\n\n");
+	for (int i = 0; i < 40; i++)
+		fprintf(f, "int f%d(const char *s, int n)\n{\n"
+			"\tint i, h = %d;\n\n"
+			"\tfor (i = 0; i < n && s[i]; i++)\n"
+			"\t\th = h * 31 + (s[i] ^ %d);\n"
+			"\tif (h %% 3 == 0)\n\t\th += (int)strlen(s);\n"
+			"\treturn h;\n}\n\n", i, i, i * 7);
+	fprintf(f, "int main(void)\n{\n\treturn f0(\"abc\", 3) == 1;\n}\n");
+	if (fclose(f)) {
+		fail(HOST_ROOT REAL_C);
+		return -1;
+	}
+	return 0;
+}
+
+static int run_real_gcc(long n)
+{
+	return run_in_host("gcc -O2 -c -o /tmp/ubench-real.o " REAL_C, n);
+}
+
 static const struct bench benches[] = {
 	{ "getppid", 10000, "getppid() syscall", NULL, run_getppid, NULL },
 	{ "page_fault", 5000, "first write to a fresh anonymous page (mmap/munmap amortised over 1024 pages)",
@@ -237,6 +311,12 @@ static const struct bench benches[] = {
 	{ "fork_exec", 150, "fork, exec a tiny static binary, wait", setup_fork_exec, run_fork_exec, NULL },
 	{ "tar_workload", 2, "busybox sh script: write 100 files, tar czf, tar xzf, diff, rm",
 	  setup_tar, run_tar, NULL },
+	{ "real_exec", 4, "Debian's sh runs /bin/true 50 times (per op), host root via hostfs",
+	  setup_host_root, run_real_exec, NULL },
+	{ "real_pipe", 20, "Debian's sh: ls /usr/bin | sort | grep -c, printf | sed",
+	  setup_host_root, run_real_pipe, NULL },
+	{ "real_gcc", 6, "gcc -O2 -c of a 400-line C file",
+	  setup_real_gcc, run_real_gcc, NULL },
 };
 
 #define NBENCH (sizeof(benches) / sizeof(benches[0]))
