@@ -12,6 +12,10 @@
 #   make hardened      build/hardened/linux (base + patches/series)
 #   make guest         guest binaries (make -C selftests) and build/rootfs
 #   make check-series  apply, build and checkpatch --strict every patch in turn
+#   make series AUTHOR="Name <mail>"
+#                      restamp the patches' From: and Signed-off-by: with
+#                      the submitter's identity (without AUTHOR: check
+#                      that they carry one identity and print it)
 #   make overlay       regenerate arch-um-overlay/ from the series
 #   make check-overlay check arch-um-overlay/ matches the series
 #   make bench         benchmarks (scripts/bench), make bench-smoke: quick run
@@ -29,7 +33,7 @@ S := scripts
 
 .NOTPARALLEL:
 .PHONY: all run test deps kernel baseline hardened guest check-series \
-	overlay check-overlay bench bench-smoke soak fuzz fuzz-smoke clean
+	series overlay check-overlay bench bench-smoke soak fuzz fuzz-smoke clean
 
 all: hardened guest
 
@@ -64,6 +68,9 @@ test: deps kernel baseline hardened guest
 
 check-series: kernel
 	$(S)/check-series
+
+series:
+	$(S)/restamp $(if $(AUTHOR),"$(AUTHOR)",--check)
 
 overlay: kernel
 	$(S)/gen-overlay
