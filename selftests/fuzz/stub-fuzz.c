@@ -63,7 +63,8 @@
  * parent after CHILD_SECS; wrong: benign work with a wrong result;
  * gadget_maps: host mmaps through the gadget that worked; stolen_fds: fds
  * received on fd 0; bad_msgs: malformed messages from children;
- * tripwire: times the shared tripwire page was found changed; dstate:
+ * tripwire: times the tripwire page (which the children unmap) was
+ * found changed, each a write into memory its writer does not map; dstate:
  * guest tasks in D state at the end, 0 in progress lines).
  * Exit status: 0 when the run completed with the companion alive and no
  * task in D state, 1 otherwise, 2 usage error.
@@ -95,9 +96,13 @@ _Static_assert(CANARY_SLOTS * CANARY_SLOT <= 0x1000000UL, "canary slots");
 
 /*
  * What a benign grandchild writes into its malloc()ed memory, and what
- * fills the tripwire: a page every child shares (MAP_SHARED) that nobody
- * writes.  A child may scribble on memory it shares, so a changed
- * tripwire is reported (tripwire=N, and the first word seen), not judged.
+ * fills the tripwire: a MAP_SHARED page of the parent that every child
+ * unmaps first thing, so that no child or grandchild maps it.  The
+ * parent checks it at every progress line: a change (tripwire=N, and the
+ * first word seen) is a write through a mapping the guest did not give,
+ * and fails the run.  (While the children kept it mapped, a child that
+ * resumed from a random sigreturn frame sometimes ran a grandchild that
+ * filled it with this pattern: its own memory, not a leak.)
  */
 #define GRANDCHILD_FILL	0xb1
 #define TRIPWIRE	0x5452495057495245UL	/* "TRIPWIRE" */
@@ -599,6 +604,9 @@ static void __attribute__((noreturn)) fuzz_child(int slot, unsigned long nr)
 	my_slot = slot;
 	rng = seed ^ (nr * 0xd1b54a32d192ed03UL);
 	rnd();
+	/* The tripwire stays out of reach: nothing a child does may reach it */
+	if (munmap((void *)tripwire, STUB_PAGE))
+		_exit(3);
 	if (stub_drop_privs())
 		_exit(3);
 	n = MIN_ACTIONS + rnd_below(MAX_ACTIONS - MIN_ACTIONS + 1);
