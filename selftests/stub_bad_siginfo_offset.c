@@ -100,6 +100,7 @@ static const unsigned char report_insn[] = {
 static long forge_at_report_insn(struct stub_call *c, void *arg)
 {
 	unsigned char *code = (unsigned char *)stub.code;
+	unsigned char garbage[128 - 32];
 	unsigned char *tail;
 	void *site;
 
@@ -108,15 +109,20 @@ static long forge_at_report_insn(struct stub_call *c, void *arg)
 		return -1;
 	c->aux[1] = (unsigned long)site;
 
-	syscall(SYS_getppid);		/* a fresh, genuine frame */
 	/*
 	 * Everything after the syscall batch of the first stub_data page:
 	 * signal number, frame offsets, the resume stack pointer.  Leave the
 	 * last 32 bytes (the FS/GS base the stub restores) alone so that a
-	 * surviving process keeps its TLS.
+	 * surviving process keeps its TLS.  Where the stub maps that page
+	 * read-only, the write faults, and the signal number and frame
+	 * offsets are at the start of the second page.
 	 */
 	tail = (unsigned char *)stub.data + STUB_PAGE - 128;
-	memset(tail, 0xa5, 128 - 32);
+	memset(garbage, 0xa5, sizeof(garbage));
+	c->aux[2] = !stub_try_write((unsigned long)tail, garbage,
+				    sizeof(garbage));
+	syscall(SYS_getppid);		/* a fresh, genuine frame */
+	memset((unsigned char *)stub.data + STUB_PAGE, 0xa5, 8);
 	c->aux[0] = 1;
 	__asm__ volatile("call *%0" : : "r"(site) : "rax", "rcx", "r11",
 			 "memory");
@@ -137,9 +143,10 @@ TEST_F_TIMEOUT(stub_siginfo, forged_report_with_garbage_is_harmless, 60)
 		stub_kill_wait(pid, 5000, &status);
 		STUB_FAIL("child still alive after 30 s (stage %d)", c->stage);
 	}
-	TH_LOG("child %s, stage %d, report instruction %#lx, forged %ld",
+	TH_LOG("child %s, stage %d, report instruction %#lx, forged %ld, "
+	       "first data page writable %ld",
 	       stub_status_str(status, buf, sizeof(buf)), c->stage,
-	       c->aux[1], c->aux[0]);
+	       c->aux[1], c->aux[0], c->aux[2]);
 	if (c->stage < STUB_ST_CALLING)
 		STUB_FAIL("set-up failed: %s", c->err);
 	if (c->stage >= STUB_ST_CALLED && c->ret == -1)

@@ -365,10 +365,14 @@ static void act_prctl(void)
 	stub_syscall6(SYS_arch_prctl, 0x1001, 0, 0, 0, 0, 0);
 }
 
-/* Offsets of the fields of the unpatched stub_data (stub_util.h) */
+/*
+ * Offsets of the fields of the unpatched stub_data (stub_util.h), and of
+ * the hardened one's signal number and frame offsets, which start its
+ * second page
+ */
 static const unsigned int stub_fields[] = {
 	0, 8, 16, 24, 32, 40, 48, 3976, 3980, 3984, 3988, 3990, 3992, 4000,
-	4008,
+	4008, 4096, 4100, 4102,
 };
 
 static void stub_scribble(int n)
@@ -422,8 +426,16 @@ static void act_forge(void)
 			      sizeof(report_insn));
 		if (!site || stub.data_pages < 2)
 			break;
+		/* the first page faults where the stub maps it read-only */
 		tail = (unsigned char *)stub.data + STUB_PAGE - 128;
-		for (i = rnd_below(96); i < 96; i += 1 + rnd_below(16))
+		for (i = rnd_below(96); i < 96; i += 1 + rnd_below(16)) {
+			unsigned char b = rnd();
+
+			stub_try_write((unsigned long)&tail[i], &b, 1);
+		}
+		syscall(SYS_getppid);
+		tail = (unsigned char *)stub.data + STUB_PAGE;
+		for (i = rnd_below(8); i < 8; i += 1 + rnd_below(4))
 			tail[i] = rnd();
 		__asm__ volatile("call *%0" : : "r"(site)
 				 : "rax", "rcx", "r11", "memory");

@@ -8,54 +8,46 @@
 
 #include <sys/socket.h>
 #include <errno.h>
+#include <linux/seccomp.h>
 
 /*
  * Security model (SECCOMP mode)
  *
  * Guest userspace can jump into this page and issue any syscall the filter
- * in stub_exe.c lets through, with any arguments, and it can write
- * struct stub_data at any time. The design therefore never relies on the
- * stub behaving:
+ * in stub_exe.c lets through, with any arguments, and it can write the
+ * second page of struct stub_data at any time. The design therefore never
+ * relies on the guest thread of the stub behaving:
  *  - the stub reports to the monitor with a syscall that the filter turns
  *    into a seccomp notification, and only from stub_report_ip; while the
- *    monitor handles a report the (single-threaded) stub is parked in the
- *    host kernel and cannot change its memory,
+ *    monitor handles a report the guest thread is parked in the host
+ *    kernel and cannot change its memory,
  *  - after a report the stub only uses the monitor's reply and what the
- *    monitor wrote to stub_data while it was parked, so a jump to the
- *    report with forged registers ends in the same rt_sigreturn of the
- *    monitor's frame, which also resets the signal mask and stack,
- *  - mmap and munmap are notifications too; the monitor lets them run only
- *    if they are exactly the next operation it queued and the guest page
- *    table allows them,
+ *    monitor wrote to the first page of stub_data, which the stub maps
+ *    read-only, so a jump to the report with forged registers ends in the
+ *    same rt_sigreturn of the monitor's frame, which also resets the
+ *    signal mask and stack,
+ *  - the guest thread may not call mmap or munmap at all. A second thread,
+ *    started before any guest code runs, has a filter of its own and runs
+ *    only the batches the monitor writes to that read-only page,
  *  - a stub that stops reporting is killed by the monitor's watchdog.
  * What remains open is listed in Documentation/virt/uml/.
  */
-static __always_inline int syscall_handler(int use_mem_fd)
+static __always_inline int syscall_handler(void)
 {
 	struct stub_data *d = get_stub_data();
 	int i;
 	unsigned long res;
-	int fd;
 
 	for (i = 0; i < d->syscall_data_len; i++) {
 		struct stub_syscall *sc = &d->syscall_data[i];
 
 		switch (sc->syscall) {
 		case STUB_SYSCALL_MMAP:
-			fd = use_mem_fd ? STUB_MEM_FD : sc->mem.fd;
 			res = stub_syscall6(STUB_MMAP_NR,
 					    sc->mem.addr, sc->mem.length,
 					    sc->mem.prot,
 					    MAP_SHARED | MAP_FIXED,
-					    fd, sc->mem.offset);
-			/*
-			 * The monitor found the page changed since it queued
-			 * the mmap and wants the range unmapped instead.
-			 */
-			if (use_mem_fd && res == (unsigned long)-EAGAIN &&
-			    !stub_syscall2(__NR_munmap, sc->mem.addr,
-					   sc->mem.length))
-				res = sc->mem.addr;
+					    sc->mem.fd, sc->mem.offset);
 			if (res != sc->mem.addr) {
 				d->err = res;
 				d->syscall_data_len = i;
@@ -87,14 +79,14 @@ static __always_inline int syscall_handler(int use_mem_fd)
 void __section(".__syscall_stub")
 stub_syscall_handler(void)
 {
-	syscall_handler(0);
+	syscall_handler();
 
 	trap_myself();
 }
 
 /*
  * Called on a fresh stack right after each report with the monitor's reply.
- * Returns 0 to resume the guest with the monitor's frame, 1 to report again.
+ * Returns 0 to resume the guest with the monitor's frame.
  */
 int stub_after_report(long cmd);
 int __section(".__syscall_stub") __used noinline
@@ -102,21 +94,22 @@ stub_after_report(long cmd)
 {
 	struct stub_data *d = get_stub_data();
 
-	switch (cmd) {
-	case STUB_CMD_RESUME:
-		if (syscall_handler(1) < 0)
-			return 1;
-		/* Restore arch dependent state that is not part of the mcontext */
-		stub_seccomp_restore_state(&d->arch_data);
-		return 0;
-	case STUB_CMD_REPORT:
-		syscall_handler(1);
-		return 1;
-	default:
+	if (cmd != STUB_CMD_RESUME) {
 		/* No monitor: not permitted by the filter, kills the stub */
 		stub_syscall1(__NR_exit_group, 1);
 		return 1;
 	}
+
+	/* Restore arch dependent state that is not part of the mcontext */
+	stub_seccomp_restore_state(&d->arch_data);
+	return 0;
+}
+
+/* The syscall thread of a SECCOMP stub, started by stub_exe.c */
+void __section(".__syscall_stub") __noreturn __attribute__((naked))
+stub_syscall_thread(void)
+{
+	stub_syscall_thread_loop();
 }
 
 void __section(".__syscall_stub") __noreturn

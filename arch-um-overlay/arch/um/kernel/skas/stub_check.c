@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Checks on the mmap and munmap calls of a SECCOMP mode stub.
- *
- * The guest can make its stub issue these calls with any arguments, so the
- * monitor lets one run only if it is exactly the next call the monitor
- * queued itself and the guest page table allows it right now.
+ * Checks on the mmap and munmap calls a SECCOMP mode stub runs for the
+ * monitor: only calls of the stub's own form, and an mmap only if the guest
+ * page table allows it right before the batch runs.
  */
 
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
-#include <linux/printk.h>
 #include <linux/sched.h>
 #include <as-layout.h>
 #include <skas.h>
@@ -70,7 +67,7 @@ static int stub_mmap_pte_ok(struct mm_id *mm_idp, unsigned long addr,
 }
 
 /*
- * The stub unmaps the whole range of a refused mmap, but only the pages
+ * An mmap turned into an munmap unmaps its whole range, but only the pages
  * that changed carry _PAGE_NEEDSYNC: mark the others too, or the next
  * sync skips them and a fault on one of them finds its PTE up to date
  * and returns to the same missing host mapping for ever.  A bit set
@@ -90,76 +87,56 @@ static void stub_mmap_resync(struct mm_struct *mm, unsigned long addr,
 	}
 }
 
-/* Exactly the next call the monitor queued, and a well-formed one */
-static bool stub_syscall_queued(const struct stub_syscall *sc, int type,
-				const unsigned long long *args)
+/* A well-formed call of the stub's, as the syscall thread will issue it */
+static bool stub_syscall_ok(const struct stub_syscall *sc)
 {
-	if (!sc || type != sc->syscall)
-		return false;
+	unsigned long long args[6] = {
+		sc->mem.addr, sc->mem.length, sc->mem.prot,
+		MAP_SHARED | MAP_FIXED, STUB_MEM_FD, sc->mem.offset,
+	};
 
-	switch (type) {
+	switch (sc->syscall) {
 	case STUB_SYSCALL_MMAP:
-		return args[0] == sc->mem.addr && args[1] == sc->mem.length &&
-		       args[2] == sc->mem.prot && args[5] == sc->mem.offset &&
-		       stub_mmap_args_ok(args, TASK_SIZE);
+		return stub_mmap_args_ok(args, TASK_SIZE);
 	case STUB_SYSCALL_MUNMAP:
-		return args[0] == sc->mem.addr && args[1] == sc->mem.length &&
-		       stub_range_ok(args[0], args[1], STUB_START);
+		return stub_range_ok(args[0], args[1], STUB_START);
 	default:
-		return 0;
+		return false;
 	}
-}
-
-/* An munmap of a queued range always, an mmap if every PTE still allows it */
-static bool stub_page_table_allows(struct mm_id *mm_idp, int type,
-				   const unsigned long long *args)
-{
-	return type != STUB_SYSCALL_MMAP ||
-	       stub_mmap_pte_ok(mm_idp, args[0], args[1], args[2], args[5]);
 }
 
 /**
- * stub_syscall_check() - may the stub run this mmap or munmap
+ * stub_batch_check() - check a batch right before the stub runs it
  * @mm_idp: the stub
- * @sc: the next syscall the monitor queued for it, NULL if none is
- * @prev: the syscall it let the stub run last in this batch, NULL if none
- * @type: STUB_SYSCALL_MMAP or STUB_SYSCALL_MUNMAP, from the syscall number
- * @args: the syscall arguments as seccomp captured them
+ * @sc: the queued syscalls, the monitor's own copy
+ * @len: how many there are
  *
  * Another vCPU may legitimately change the page table between the moment
- * the monitor queued an mmap and the moment the stub issues it (a fault
+ * the monitor queued an mmap and the moment the stub runs it (a fault
  * replacing the zero page, fork write-protecting, reclaim ageing, an
- * unmap). So the queued mmap is not run but replaced by an unmap of its
+ * unmap). So such an mmap is not run but replaced by an unmap of its
  * range, marked for a sync: the next fault there maps each page as the
- * page table says by then.
+ * page table says by then. The caller makes sure that later changes wait
+ * until the batch has run.
  *
- * A host signal that interrupts the stub just as the monitor lets a call
- * run can make the host restart that call: the stub then issues @prev
- * again. Running it again changes nothing, once checked again.
- *
- * Return: 0 if the call may run as the next queued one, 1 if it repeats
- * @prev and may run again, -EAGAIN if it is the queued mmap but the page
- * table no longer allows it, -EPERM otherwise.
+ * Return: 0, or -EPERM if a call is not one the stub may make at all.
  */
-int stub_syscall_check(struct mm_id *mm_idp, const struct stub_syscall *sc,
-		       const struct stub_syscall *prev, int type,
-		       const unsigned long long *args)
+int stub_batch_check(struct mm_id *mm_idp, struct stub_syscall *sc, int len)
 {
-	if (stub_syscall_queued(sc, type, args)) {
-		if (stub_page_table_allows(mm_idp, type, args))
-			return 0;
+	int i;
 
-		stub_mmap_resync(stub_mm(mm_idp), args[0], args[1]);
-		return -EAGAIN;
+	for (i = 0; i < len; i++, sc++) {
+		if (WARN_ON_ONCE(!stub_syscall_ok(sc)))
+			return -EPERM;
+
+		if (sc->syscall == STUB_SYSCALL_MMAP &&
+		    !stub_mmap_pte_ok(mm_idp, sc->mem.addr, sc->mem.length,
+				      sc->mem.prot, sc->mem.offset)) {
+			stub_mmap_resync(stub_mm(mm_idp), sc->mem.addr,
+					 sc->mem.length);
+			sc->syscall = STUB_SYSCALL_MUNMAP;
+		}
 	}
 
-	if (stub_syscall_queued(prev, type, args) &&
-	    stub_page_table_allows(mm_idp, type, args))
-		return 1;
-
-	pr_warn_ratelimited("um: refused %s(0x%llx, 0x%llx, 0x%llx, ...) of the stub of %s[%d]%s\n",
-			    type == STUB_SYSCALL_MMAP ? "mmap" : "munmap",
-			    args[0], args[1], args[2], current->comm,
-			    task_pid_nr(current), sc ? "" : ", outside a batch");
-	return -EPERM;
+	return 0;
 }

@@ -2,6 +2,7 @@
 #include <sys/prctl.h>
 #include <sys/fcntl.h>
 #include <sys/socket.h>
+#include <linux/sched.h>
 #include <asm/unistd.h>
 #include <sysdep/stub.h>
 #include <stub-data.h>
@@ -45,19 +46,19 @@ static int stub_send_fd(int sock, int fd)
 }
 
 /*
- * A filter with a listener that only turns the stub's reports, mmap and
- * munmap into notifications. Once the full filter below is installed too,
- * the host takes the notification for a syscall both filters allow; a
- * syscall the full filter traps or kills is trapped or killed.
+ * A filter with a listener, shared by both threads of the stub, that only
+ * turns reports and batch requests into notifications. Each thread then
+ * installs a filter of its own: the host takes the notification for a
+ * syscall both filters allow, and traps or kills a syscall the thread's
+ * own filter traps or kills.
  */
 static long stub_install_listener(void)
 {
 	struct sock_filter filter[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_REPORT_NR, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_MMAP_NR, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_REPORT_NR, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_BATCH_NR, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 	};
@@ -75,6 +76,51 @@ static long stub_install_listener(void)
 	return stub_syscall3(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
 			     SECCOMP_FILTER_FLAG_NEW_LISTENER,
 			     (unsigned long)&prog);
+}
+
+/*
+ * Start the syscall thread, which runs no guest code and so needs no trap:
+ * it may only ask for batches and run their mmap and munmap calls. It
+ * starts with every signal blocked, so that only SIGKILL and a host stop
+ * ever interrupt it, and installs its filter itself.
+ */
+static int stub_start_syscall_thread(unsigned long ip)
+{
+	static const struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+			 UM_SECCOMP_ARCH_NATIVE, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_BATCH_NR, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_MMAP_NR, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	static const struct sock_fprog prog = {
+		.len = sizeof(filter) / sizeof(filter[0]),
+		.filter = (struct sock_filter *)filter,
+	};
+	unsigned long long all = ~0ULL, mask;
+	long res;
+
+	if (stub_syscall4(__NR_rt_sigprocmask, SIG_SETMASK,
+			  (unsigned long)&all, (unsigned long)&mask,
+			  sizeof(all)))
+		return -1;
+
+	res = stub_start_thread(CLONE_VM | CLONE_FS | CLONE_FILES |
+				CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM,
+				ip, (void *)&prog);
+
+	if (stub_syscall4(__NR_rt_sigprocmask, SIG_SETMASK,
+			  (unsigned long)&mask, 0, sizeof(mask)))
+		return -1;
+
+	return res > 0 ? 0 : -1;
 }
 
 noinline static void real_init(void)
@@ -145,6 +191,13 @@ noinline static void real_init(void)
 		res = stub_syscall3(__NR_close_range, STUB_MEM_FD + 1, ~0U, 0);
 		if (res != 0)
 			stub_syscall1(__NR_exit, 13);
+
+		/* Only the monitor writes the first page of stub_data */
+		res = stub_syscall3(__NR_mprotect,
+				    init_data.stub_start + UM_KERN_PAGE_SIZE,
+				    UM_KERN_PAGE_SIZE, PROT_READ);
+		if (res != 0)
+			stub_syscall1(__NR_exit, 25);
 
 		stub_syscall3(__NR_mseal, init_data.stub_start, STUB_SIZE, 0);
 	}
@@ -250,36 +303,28 @@ noinline static void real_init(void)
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 offsetof(struct seccomp_data, nr)),
 
-			/* [10-14] Check against permitted syscalls */
+			/* [10-12] Check against permitted syscalls */
 #ifdef __i386__
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_REPORT_NR,
-				 6, 0),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_MMAP_NR,
-				 8, 0),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap,
-				 7, 0),
+				 4, 0),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_rt_sigreturn,
 				 2, 0),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_set_thread_area,
 				 1, 0),
 #else
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_REPORT_NR,
-				 10, 0),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_MMAP_NR,
-				 12, 0),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap,
-				 11, 0),
+				 8, 0),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_rt_sigreturn,
 				 6, 0),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_arch_prctl,
 				 1, 0),
 #endif
 
-			/* [15] Not one of the permitted syscalls */
+			/* [13] Not one of the permitted syscalls */
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 
 #ifndef __i386__
-			/* [16-19] arch_prctl: only the FS/GS base the stub sets */
+			/* [14-17] arch_prctl: only the FS/GS base the stub sets */
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 offsetof(struct seccomp_data, args[0])),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_SET_FS, 2, 0),
@@ -287,17 +332,17 @@ noinline static void real_init(void)
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 #endif
 
-			/* [20] Permitted call for the stub */
+			/* [18] Permitted call for the stub */
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 
-			/* [21-23] Reports only from the report instruction */
+			/* [19-21] Reports only from the report instruction */
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 offsetof(struct seccomp_data, instruction_pointer)),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 				 (__u32)init_data.report_ip, 1, 0),
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 
-			/* [24] Reports, mmap and munmap: see stub_install_listener() */
+			/* [22] Reports: see stub_install_listener() */
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		};
 		struct sock_fprog prog = {
@@ -309,12 +354,14 @@ noinline static void real_init(void)
 		/*
 		 * The listener reaches the monitor over the socket, which
 		 * needs no ptrace rights on the host, before the full filter
-		 * forbids sendmsg and close. The stub is single threaded, so
-		 * neither filter needs TSYNC.
+		 * forbids sendmsg and close. The syscall thread starts between
+		 * the two filters, and neither needs TSYNC.
 		 */
 		listener = stub_install_listener();
 		if (listener < 0)
 			stub_syscall1(__NR_exit, 21);
+		if (stub_start_syscall_thread(init_data.syscall_thread))
+			stub_syscall1(__NR_exit, 26);
 		if (stub_send_fd(0, listener))
 			stub_syscall1(__NR_exit, 23);
 		stub_syscall1(__NR_close, listener);

@@ -385,11 +385,12 @@ __initcall(start_seccomp_watchdog);
 
 /*
  * SECCOMP mode: the stub talks to the monitor only through seccomp
- * notifications on its listener. A report is a notification from
- * stub_report_ip; while it is pending the single-threaded stub is parked in
- * the host kernel, so its registers and memory cannot change until we reply.
- * The stub's mmap and munmap calls are notifications as well and must match
- * the queued batch one by one.
+ * notifications on its listener. A report is a notification of the guest
+ * thread from stub_report_ip; while it is pending the guest thread is
+ * parked in the host kernel, so its registers cannot change and it cannot
+ * write memory until we reply. The stub's syscall thread runs the queued
+ * mmap and munmap calls: it asks for each batch with a notification from
+ * stub_batch_ip and reads the batch from a page only we write.
  */
 extern char __syscall_stub_start[];
 
@@ -447,88 +448,115 @@ static int stub_notif_reply(struct mm_id *mm_idp, unsigned long long id,
 	return n < 0 ? -errno : 0;
 }
 
-/*
- * Check a stub mmap or munmap against the next queued syscall. Returns 0
- * once it is answered, -EPERM if it is refused: a stub that asks for what
- * was not queued runs guest code, and its task is killed with the call
- * left unanswered, so that it cannot make another.
- */
-static int stub_serve_syscall(struct mm_id *mm_idp,
-			      const struct seccomp_notif *req)
+static unsigned long stub_ip(const void *label)
 {
-	int type = req->data.nr == STUB_MMAP_NR ? STUB_SYSCALL_MMAP :
-					       STUB_SYSCALL_MUNMAP;
-	const struct stub_syscall *sc = NULL, *prev = NULL;
-	int err;
+	return STUB_CODE + (unsigned long)label -
+	       (unsigned long)__syscall_stub_start;
+}
 
-	if (mm_idp->syscall_done < mm_idp->syscall_data_len)
-		sc = &mm_idp->syscall_data[mm_idp->syscall_done];
-	if (mm_idp->syscall_done > 0)
-		prev = &mm_idp->syscall_data[mm_idp->syscall_done - 1];
+/*
+ * Wait for the stub's next notification: a report of the guest thread or
+ * a batch request of the syscall thread. Each thread's own filter keeps it
+ * from issuing the other's, and only from its one instruction. Returns
+ * the syscall number, having noted the notification's id, or an error.
+ */
+static int stub_wait_notif(struct mm_id *mm_idp, struct seccomp_notif *req)
+{
+	int err = stub_notif_wait(mm_idp, req);
 
-	err = stub_syscall_check(mm_idp, sc, prev, type, req->data.args);
-	if (err == -EPERM)
+	if (err)
 		return err;
 
-	/* Once it has the answer, the stub unmaps instead */
-	if (err == -EAGAIN) {
-		if (!stub_notif_reply(mm_idp, req->id, 0, err, 0))
-			mm_idp->syscall_data[mm_idp->syscall_done].syscall =
-				STUB_SYSCALL_MUNMAP;
-		return 0;
+	if (req->data.nr == STUB_REPORT_NR &&
+	    req->data.instruction_pointer == stub_ip(stub_report_ip)) {
+		mm_idp->report_id = req->id;
+		return STUB_REPORT_NR;
 	}
 
-	/*
-	 * CONTINUE is safe: mmap and munmap take scalar arguments only,
-	 * seccomp captured them at the trap, and they are exactly the
-	 * queued syscall (or its repeat) the guest page table authorises.
-	 * Nothing the host will use can change after this check. Count the
-	 * syscall only once the stub has the reply: an interrupted one comes
-	 * again.
-	 */
-	if (!stub_notif_reply(mm_idp, req->id, 0, 0,
-			      SECCOMP_USER_NOTIF_FLAG_CONTINUE) && !err)
-		mm_idp->syscall_done++;
+	if (req->data.nr == STUB_BATCH_NR &&
+	    req->data.instruction_pointer == stub_ip(stub_batch_ip)) {
+		mm_idp->batch_id = req->id;
+		return STUB_BATCH_NR;
+	}
+
+	return -EPERM;
+}
+
+/*
+ * Wait for the guest thread's next report. Returns 0 once it is parked in
+ * one, with the report_seq it passed in @seq. The syscall thread waits for
+ * a batch meanwhile; a host stop, freeze or ptrace attach can make it ask
+ * again for the one it has, which only changes the id to answer.
+ */
+static int stub_wait_report(struct mm_id *mm_idp, unsigned long *seq)
+{
+	struct seccomp_notif req;
+	int nr;
+
+	do {
+		nr = stub_wait_notif(mm_idp, &req);
+		if (nr < 0)
+			return nr;
+		if (nr == STUB_BATCH_NR &&
+		    req.data.args[0] != mm_idp->batch_seq)
+			return -EPERM;
+	} while (nr != STUB_REPORT_NR);
+
+	*seq = req.data.args[0];
 	return 0;
 }
 
 /*
- * Wait for the stub's next report, serving its mmap and munmap calls on
- * the way. Returns 0 once the stub is parked in a report, with the
- * report_seq it passed in @seq.
+ * Have the syscall thread run the queued syscalls, while the guest thread
+ * stays parked in its report. Before, turn each mmap that the guest page
+ * table no longer allows into an munmap: another vCPU may have changed a
+ * page since it was queued, and any later change waits for the stub to be
+ * parked again (see um_tlb_shootdown()). Returns 0 once every call ran,
+ * -EIO with the host's error in stub_data->err if one failed.
  */
-static int stub_wait_report(struct mm_id *mm_idp, unsigned long *seq)
+static int stub_run_batch(struct mm_id *mm_idp)
 {
-	unsigned long report_ip = STUB_CODE +
-		(unsigned long)stub_report_ip -
-		(unsigned long)__syscall_stub_start;
+	struct stub_data *data = (void *)mm_idp->stack;
+	int len = mm_idp->syscall_data_len;
 	struct seccomp_notif req;
-	int err;
+	unsigned long seq;
+	int nr, err;
 
-	for (;;) {
-		err = stub_notif_wait(mm_idp, &req);
-		if (err)
-			return err;
+	err = stub_batch_check(mm_idp, mm_idp->syscall_data, len);
+	if (err)
+		return err;
 
-		if (req.data.nr == STUB_REPORT_NR &&
-		    req.data.instruction_pointer == report_ip)
-			break;
+	memcpy(data->syscall_data, mm_idp->syscall_data,
+	       len * sizeof(data->syscall_data[0]));
+	data->syscall_data_len = len;
+	seq = (mm_idp->batch_seq + 1) & STUB_BATCH_SEQ_MASK;
+	mm_idp->batch_seq = seq;
 
-		/* The filter lets nothing else through */
-		if (req.data.nr != STUB_MMAP_NR && req.data.nr != __NR_munmap)
-			return -EPERM;
+	/*
+	 * As with reports, a host stop, freeze or ptrace attach can make the
+	 * syscall thread ask again without having run the batch, and it then
+	 * passes the sequence number of the previous one: answer it again.
+	 * The parked guest thread can likewise repeat its report.
+	 */
+	do {
+		stub_notif_reply(mm_idp, mm_idp->batch_id,
+				 (seq << STUB_BATCH_LEN_BITS) | len, 0, 0);
+		do {
+			nr = stub_wait_notif(mm_idp, &req);
+			if (nr < 0)
+				return nr;
+			if (nr == STUB_REPORT_NR &&
+			    req.data.args[0] != mm_idp->report_seq)
+				return -EPERM;
+		} while (nr != STUB_BATCH_NR);
+	} while (req.data.args[0] != seq);
 
-		err = stub_serve_syscall(mm_idp, &req);
-		if (err)
-			return err;
-	}
+	mm_idp->syscall_done = req.data.args[1];
+	if (mm_idp->syscall_done == len)
+		return 0;
 
-	mm_idp->report_id = req.id;
-	__atomic_store_n(&mm_idp->parked, 1, __ATOMIC_SEQ_CST);
-	if (seq)
-		*seq = req.data.args[0];
-
-	return 0;
+	data->err = req.data.args[2] ? : -EIO;
+	return -EIO;
 }
 
 /*
@@ -552,6 +580,8 @@ static int stub_answer_report(struct mm_id *mm_idp, long cmd)
 		err = stub_wait_report(mm_idp, &seq);
 	} while (!err && seq != mm_idp->report_seq);
 
+	if (!err)
+		__atomic_store_n(&mm_idp->parked, 1, __ATOMIC_SEQ_CST);
 	return err;
 }
 
@@ -574,19 +604,19 @@ static void stub_kill(struct mm_id *mm_idp)
  * seccomp_stub_run() - let the parked stub run and wait for its next report
  * @mm_idp: the stub
  * @cmd: STUB_CMD_RESUME to return to the guest after the queued syscalls,
- *	 STUB_CMD_REPORT to report right after them
+ *	 STUB_CMD_REPORT to only run them and keep the guest thread parked
  *
  * Return: 0 once the stub is parked again having done every queued syscall,
- * -EIO if it reported with syscalls outstanding or failed (a failed batch,
- * or a guest skipping it), -ESRCH if it died, -EAGAIN without running it
- * if a shootdown asks for a sync before it may run guest code.
+ * -EIO if one of them failed, -ESRCH if it died, -EPERM if it misbehaved,
+ * -EAGAIN without running it if a shootdown asks for a sync before it may
+ * run guest code.
  */
 int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 {
 	struct stub_data *data = (void *)mm_idp->stack;
 	int len = mm_idp->syscall_data_len;
 	int pid = mm_idp->pid;
-	int err;
+	int err = 0;
 
 	if (mm_idp->parked != 1)
 		return -ESRCH;
@@ -607,28 +637,32 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 		return -EAGAIN;
 	}
 
-	memcpy(data->syscall_data, mm_idp->syscall_data,
-	       len * sizeof(data->syscall_data[0]));
-	data->syscall_data_len = len;
-	data->resume_sp = stub_frame_resume_sp(&mm_idp->frame);
-	data->report_seq = ++mm_idp->report_seq;
 	mm_idp->syscall_done = 0;
+	data->err = 0;
 
 	seccomp_watchdog_start(mm_idp);
-	err = stub_answer_report(mm_idp, cmd);
+	if (len)
+		err = stub_run_batch(mm_idp);
+	if (!err && cmd == STUB_CMD_RESUME) {
+		data->resume_sp = stub_frame_resume_sp(&mm_idp->frame);
+		data->report_seq = ++mm_idp->report_seq;
+		err = stub_answer_report(mm_idp, cmd);
+		/* Applied by the stub when it resumed, or the guest's loss */
+		data->arch_data.sync = 0;
+	}
 	if (!seccomp_watchdog_stop(mm_idp, err) && err == -ESRCH)
 		printk(UM_KERN_ERR "%s : stub pid %d died while it ran\n",
 		       __func__, pid);
-	if (err) {
+
+	/* A failed batch leaves the guest thread parked, its task is killed */
+	if (err == -EIO)
+		__atomic_store_n(&mm_idp->parked, 1, __ATOMIC_SEQ_CST);
+	else if (err)
 		stub_kill(mm_idp);
-		return err;
-	}
+	else if (cmd != STUB_CMD_RESUME)
+		__atomic_store_n(&mm_idp->parked, 1, __ATOMIC_SEQ_CST);
 
-	/* The guest can fake an error, which only kills its own task */
-	if (mm_idp->syscall_done != len || __READ_ONCE(data->err))
-		return -EIO;
-
-	return 0;
+	return err;
 }
 
 /* Receive the one FD, and nothing else, that the stub sends over @sock */
@@ -658,6 +692,8 @@ static int stub_recv_fd(int sock)
 static int seccomp_stub_attach(struct mm_id *mm_idp, int sock)
 {
 	struct stub_data *data = (void *)mm_idp->stack;
+	bool reported = false, ready = false;
+	struct seccomp_notif req;
 	__u64 no_id = 0;
 	int err;
 
@@ -685,9 +721,21 @@ static int seccomp_stub_attach(struct mm_id *mm_idp, int sock)
 		  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0)
 		seccomp_sync_wake_up = 0;
 
-	err = stub_wait_report(mm_idp, NULL);
-	if (err)
-		return err;
+	/* Its syscall thread asks for a first batch, with sequence number 0 */
+	mm_idp->batch_seq = 0;
+	do {
+		err = stub_wait_notif(mm_idp, &req);
+		if (err < 0)
+			return err;
+		if (err == STUB_REPORT_NR) {
+			reported = true;
+			continue;
+		}
+		if (req.data.args[0] || req.data.args[1])
+			return -EPROTO;
+		ready = true;
+	} while (!reported || !ready);
+	__atomic_store_n(&mm_idp->parked, 1, __ATOMIC_SEQ_CST);
 
 	/* No guest code has run in this stub yet: its frame is trustworthy */
 	if (data->signal != SIGSYS)
@@ -756,15 +804,10 @@ static int userspace_tramp(void *data)
 	int ret;
 
 	if (using_seccomp) {
-		init_data.report_ip = STUB_CODE +
-				      (unsigned long)stub_report_ip -
-				      (unsigned long)__syscall_stub_start;
-		init_data.signal_handler = STUB_CODE +
-					   (unsigned long) stub_signal_interrupt -
-					   (unsigned long) __syscall_stub_start;
-		init_data.signal_restorer = STUB_CODE +
-					   (unsigned long) stub_signal_restorer -
-					   (unsigned long) __syscall_stub_start;
+		init_data.report_ip = stub_ip(stub_report_ip);
+		init_data.signal_handler = stub_ip(stub_signal_interrupt);
+		init_data.signal_restorer = stub_ip(stub_signal_restorer);
+		init_data.syscall_thread = stub_ip(stub_syscall_thread);
 	} else {
 		init_data.signal_handler = STUB_CODE +
 					   (unsigned long) stub_segv_handler -

@@ -113,12 +113,14 @@ static struct _fpstate *get_fpstate(struct stub_data *data,
 {
 	struct _fpstate *res;
 
-	/* Assume floating point registers are on the same page */
+	/* Assume floating point registers are on the page of the sigstack */
 	res = (void *)(((unsigned long)mcontext->fpregs &
 			(UM_KERN_PAGE_SIZE - 1)) +
-		       (unsigned long)&data->sigstack[0]);
+		       ((unsigned long)&data->sigstack[0] &
+			~(UM_KERN_PAGE_SIZE - 1)));
 
-	if ((void *)res + sizeof(struct _fpstate) >
+	if ((void *)res < (void *)data->sigstack ||
+	    (void *)res + sizeof(struct _fpstate) >
 	    (void *)data->sigstack + sizeof(data->sigstack))
 		return NULL;
 

@@ -40,8 +40,12 @@ struct mm_id {
 	unsigned long long report_id;
 	/* Written to stub_data with the last answer to a report */
 	unsigned long report_seq;
-	/* Queued syscalls the monitor has seen the stub issue */
+	/* Calls of the last batch the syscall thread ran without error */
 	int syscall_done;
+	/* The syscall thread waits for a batch in notification batch_id */
+	unsigned long long batch_id;
+	/* Passed to the syscall thread with its last batch */
+	unsigned long batch_seq;
 	struct stub_frame frame;
 };
 

@@ -22,8 +22,6 @@ struct mm_id;
 struct stub_syscall;
 int stub_range_ok(unsigned long addr, unsigned long len, unsigned long limit);
 int stub_mmap_args_ok(const unsigned long long *args, unsigned long limit);
-int stub_syscall_check(struct mm_id *mm_idp, const struct stub_syscall *sc,
-		       const struct stub_syscall *prev, int type,
-		       const unsigned long long *args);
+int stub_batch_check(struct mm_id *mm_idp, struct stub_syscall *sc, int len);
 
 #endif

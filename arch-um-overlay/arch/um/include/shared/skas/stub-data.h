@@ -24,7 +24,21 @@
 #define STUB_CMD_RESUME		0x5ec1
 #define STUB_CMD_REPORT		0x5ec2
 
+/*
+ * The stub's syscall thread runs the queued mmap and munmap calls, which
+ * the guest thread may not issue at all. It asks for a batch with this
+ * syscall, from stub_batch_ip, which likewise only ever notifies: its
+ * arguments are the sequence number of the batch it ran, how many of the
+ * calls succeeded and the result of the one that failed. The monitor's
+ * reply packs the next sequence number and the length of the next batch.
+ */
+#define STUB_BATCH_NR		__NR_getppid
+#define STUB_BATCH_LEN_BITS	16
+#define STUB_BATCH_LEN_MASK	((1 << STUB_BATCH_LEN_BITS) - 1)
+#define STUB_BATCH_SEQ_MASK	0x7fffffffUL
+
 extern char stub_report_ip[];
+extern char stub_batch_ip[];
 
 /* Descriptors of the stub process in SECCOMP mode */
 #define STUB_MEM_FD		1	/* physical memory, kept for mmap */
@@ -42,6 +56,7 @@ struct stub_init_data {
 
 	unsigned long signal_handler;
 	unsigned long signal_restorer;
+	unsigned long syscall_thread;
 };
 
 #define STUB_NEXT_SYSCALL(s) \
@@ -66,6 +81,11 @@ struct stub_syscall {
 };
 
 struct stub_data {
+	/*
+	 * The first page is written by the monitor only. SECCOMP stubs map
+	 * it read-only, so the queued syscalls, resume_sp, report_seq and
+	 * the arch state are what the monitor wrote, whatever the guest does.
+	 */
 	long err;
 
 	int syscall_data_len;
@@ -73,23 +93,27 @@ struct stub_data {
 	struct stub_syscall syscall_data[(UM_KERN_PAGE_SIZE - 128) / sizeof(struct stub_syscall)] __aligned(16);
 
 	/*
-	 * Data shared with the signal handler (only used in seccomp mode).
-	 * The guest can write all of it at any time: the monitor reads each
-	 * field once and checks it. resume_sp and report_seq are written by
-	 * the monitor before every reply; the stub reads resume_sp right after
-	 * it and passes report_seq back with its next report.
+	 * Written by the monitor before every reply to a report: the stub
+	 * reads resume_sp right after it and passes report_seq back with its
+	 * next report.
 	 */
-	int signal;
-	unsigned short si_offset;
-	unsigned short mctx_offset;
 	unsigned long resume_sp;
 	unsigned long report_seq;
 
 	/* seccomp architecture specific state restore */
 	struct stub_data_arch arch_data;
 
+	/*
+	 * Written by the stub's signal handler (only used in seccomp mode).
+	 * The guest can write these at any time: the monitor reads each
+	 * field once and checks it.
+	 */
+	int signal __aligned(UM_KERN_PAGE_SIZE);
+	unsigned short si_offset;
+	unsigned short mctx_offset;
+
 	/* Stack for our signal handlers and for calling into . */
-	unsigned char sigstack[UM_KERN_PAGE_SIZE] __aligned(UM_KERN_PAGE_SIZE);
+	unsigned char sigstack[UM_KERN_PAGE_SIZE - 8] __aligned(8);
 };
 
 #endif

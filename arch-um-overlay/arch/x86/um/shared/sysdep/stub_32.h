@@ -161,6 +161,15 @@ do {									\
 		   [seq] "i" (offsetof(struct stub_data, report_seq)));	\
 } while (0)
 
+/* SECCOMP mode is refused on i386 hosts: no syscall thread there yet */
+#define stub_syscall_thread_loop()	do { asm volatile("ud2"); } while (0)
+
+static __always_inline long stub_start_thread(unsigned long flags,
+					      unsigned long ip, void *prog)
+{
+	return -38; /* ENOSYS */
+}
+
 #define stub_start(fn)							\
 	asm volatile (							\
 		"subl %0,%%esp ;"					\
@@ -177,8 +186,6 @@ stub_seccomp_restore_state(struct stub_data_arch *arch)
 			stub_syscall1(__NR_set_thread_area,
 				      (unsigned long) &arch->tls[i]);
 	}
-
-	arch->sync = 0;
 }
 
 #endif
