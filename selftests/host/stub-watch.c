@@ -15,7 +15,8 @@
  *
  *  maps   /proc/PID/maps must look like a benign stub's: the stub code page
  *         at STUB (default 0x7fffffffc000, not writable) and its two data
- *         pages after it, every other mapping a shared mapping of the same
+ *         pages after it (in one mapping, or two when the first is
+ *         read-only), every other mapping a shared mapping of the same
  *         file as the stub code page (UML's memory file) below TASK_SIZE
  *         (default 0x7f8000000000, the guest's TASK_SIZE on a 47-bit
  *         host), plus [vsyscall].  Anything else (anonymous memory, another
@@ -374,11 +375,15 @@ static int check_maps(struct stub_proc *sp, int n)
 				snprintf(memfile, sizeof(memfile), "%s", m->file);
 			code = !strcmp(m->file, memfile);
 		}
+		/* one mapping, or two where the first page is read-only */
 		if (m->start <= stub_addr + PAGE &&
+		    m->end >= stub_addr + 2 * PAGE && !strcmp(m->file, memfile))
+			data |= 1;
+		if (m->start <= stub_addr + 2 * PAGE &&
 		    m->end >= stub_addr + 3 * PAGE && !strcmp(m->file, memfile))
-			data = 1;
+			data |= 2;
 	}
-	if (!code || !data) {
+	if (!code || data != 3) {
 		if (exiting(sp->pid))
 			return 0;
 		if (sp->established)
