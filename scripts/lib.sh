@@ -331,7 +331,7 @@ make_overlay() {
 
 # What the series logs when it refuses a stub syscall or kills a stub, and
 # what UML logs when it loses one; benign work must never show these.
-STUB_EVENTS='refused .* of the stub|seccomp watchdog: killed|stub did not complete its queued syscalls|Unexpectedly lost MM child'
+STUB_EVENTS='refused .* of the stub|seccomp watchdog: killed|stub did not complete its queued syscalls|Unexpectedly lost MM child|stub pid [0-9]* died while it ran'
 # Kernel trouble on a guest console.
 KERNEL_TROUBLE='Kernel panic|BUG:|WARNING:|Oops|blocked for more than'
 
