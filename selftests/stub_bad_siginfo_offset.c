@@ -100,9 +100,12 @@ static const unsigned char report_insn[] = {
 static long forge_at_report_insn(struct stub_call *c, void *arg)
 {
 	unsigned char *code = (unsigned char *)stub.code;
+	static const unsigned long seq_at[2] = { 3984, 3992 };
 	unsigned char garbage[128 - 32];
+	unsigned long seq;
 	unsigned char *tail;
 	void *site;
+	int i;
 
 	site = memmem(code, STUB_PAGE, report_insn, sizeof(report_insn));
 	if (!site || stub.data_pages < 2)
@@ -121,12 +124,24 @@ static long forge_at_report_insn(struct stub_call *c, void *arg)
 	memset(garbage, 0xa5, sizeof(garbage));
 	c->aux[2] = !stub_try_write((unsigned long)tail, garbage,
 				    sizeof(garbage));
-	syscall(SYS_getppid);		/* a fresh, genuine frame */
-	memset((unsigned char *)stub.data + STUB_PAGE, 0xa5, 8);
-	c->aux[0] = 1;
-	__asm__ volatile("call *%0" : : "r"(site) : "rax", "rcx", "r11",
-			 "memory");
-	/* The monitor resumed us from its own frame: back from getppid() */
+	/*
+	 * The report passes the report_seq the kernel wrote to the first
+	 * page; with another value the kernel takes it for a repeat of the
+	 * last report and only resumes the process. Pass each candidate: at
+	 * 3984 since patch 20, at 3992 before. One of them makes the kernel
+	 * take the garbage for a new report.
+	 */
+	for (i = 0; i < 2; i++) {
+		syscall(SYS_getppid);	/* a fresh, genuine frame */
+		memset((unsigned char *)stub.data + STUB_PAGE, 0xa5, 8);
+		seq = *(volatile unsigned long *)(stub.data + seq_at[i]);
+		c->aux[0] = i + 1;
+		__asm__ volatile("call *%1"
+				 : "+D"(seq) : "r"(site)
+				 : "rax", "rcx", "rdx", "rsi", "r8", "r9",
+				   "r10", "r11", "memory");
+		/* resumed from the kernel's frame: back from getppid() */
+	}
 	return 0;
 }
 
@@ -143,8 +158,8 @@ TEST_F_TIMEOUT(stub_siginfo, forged_report_with_garbage_is_harmless, 60)
 		stub_kill_wait(pid, 5000, &status);
 		STUB_FAIL("child still alive after 30 s (stage %d)", c->stage);
 	}
-	TH_LOG("child %s, stage %d, report instruction %#lx, forged %ld, "
-	       "first data page writable %ld",
+	TH_LOG("child %s, stage %d, report instruction %#lx, forged "
+	       "report %ld, first data page writable %ld",
 	       stub_status_str(status, buf, sizeof(buf)), c->stage,
 	       c->aux[1], c->aux[0], c->aux[2]);
 	if (c->stage < STUB_ST_CALLING)
