@@ -162,7 +162,12 @@ do {									\
 } while (0)
 
 /* SECCOMP mode is refused on i386 hosts: no syscall thread there yet */
-#define stub_syscall_thread_loop()	do { asm volatile("ud2"); } while (0)
+#define stub_syscall_thread_loop()					\
+do {									\
+	asm volatile(".globl stub_batch_ip\n"				\
+		     "stub_batch_ip:\n"					\
+		     "	ud2\n");						\
+} while (0)
 
 static __always_inline long stub_start_thread(unsigned long flags,
 					      unsigned long ip, void *prog)
