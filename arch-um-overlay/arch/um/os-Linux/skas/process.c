@@ -483,26 +483,27 @@ static int stub_wait_notif(struct mm_id *mm_idp, struct seccomp_notif *req)
 }
 
 /*
- * Wait for the guest thread's next report. Returns 0 once it is parked in
- * one, with the report_seq it passed in @seq. The syscall thread waits for
- * a batch meanwhile; a host stop, freeze or ptrace attach can make it ask
- * again for the one it has, which only changes the id to answer.
+ * Wait for the next notification of the thread that asks with @nr: a
+ * report of the guest thread or a batch request of the syscall thread.
+ * The other thread is waiting for its answer meanwhile; a host stop,
+ * freeze or ptrace attach can make it ask again, with the sequence number
+ * it passed before, which only changes the id to answer.
  */
-static int stub_wait_report(struct mm_id *mm_idp, unsigned long *seq)
+static int stub_wait_thread(struct mm_id *mm_idp, int nr,
+			    struct seccomp_notif *req)
 {
-	struct seccomp_notif req;
-	int nr;
+	int got;
 
 	do {
-		nr = stub_wait_notif(mm_idp, &req);
-		if (nr < 0)
-			return nr;
-		if (nr == STUB_BATCH_NR &&
-		    req.data.args[0] != mm_idp->batch_seq)
+		got = stub_wait_notif(mm_idp, req);
+		if (got < 0)
+			return got;
+		if (got != nr && req->data.args[0] !=
+		    (got == STUB_REPORT_NR ? mm_idp->report_seq :
+					     mm_idp->batch_seq))
 			return -EPERM;
-	} while (nr != STUB_REPORT_NR);
+	} while (got != nr);
 
-	*seq = req.data.args[0];
 	return 0;
 }
 
@@ -520,7 +521,7 @@ static int stub_run_batch(struct mm_id *mm_idp)
 	int len = mm_idp->syscall_data_len;
 	struct seccomp_notif req;
 	unsigned long seq;
-	int nr, err;
+	int err;
 
 	err = stub_batch_check(mm_idp, mm_idp->syscall_data, len);
 	if (err)
@@ -528,7 +529,6 @@ static int stub_run_batch(struct mm_id *mm_idp)
 
 	memcpy(data->syscall_data, mm_idp->syscall_data,
 	       len * sizeof(data->syscall_data[0]));
-	data->syscall_data_len = len;
 	seq = (mm_idp->batch_seq + 1) & STUB_BATCH_SEQ_MASK;
 	mm_idp->batch_seq = seq;
 
@@ -541,14 +541,9 @@ static int stub_run_batch(struct mm_id *mm_idp)
 	do {
 		stub_notif_reply(mm_idp, mm_idp->batch_id,
 				 (seq << STUB_BATCH_LEN_BITS) | len, 0, 0);
-		do {
-			nr = stub_wait_notif(mm_idp, &req);
-			if (nr < 0)
-				return nr;
-			if (nr == STUB_REPORT_NR &&
-			    req.data.args[0] != mm_idp->report_seq)
-				return -EPERM;
-		} while (nr != STUB_BATCH_NR);
+		err = stub_wait_thread(mm_idp, STUB_BATCH_NR, &req);
+		if (err)
+			return err;
 	} while (req.data.args[0] != seq);
 
 	mm_idp->syscall_done = req.data.args[1];
@@ -572,13 +567,13 @@ static int stub_run_batch(struct mm_id *mm_idp)
  */
 static int stub_answer_report(struct mm_id *mm_idp, long cmd)
 {
-	unsigned long seq;
+	struct seccomp_notif req;
 	int err;
 
 	do {
 		stub_notif_reply(mm_idp, mm_idp->report_id, cmd, 0, 0);
-		err = stub_wait_report(mm_idp, &seq);
-	} while (!err && seq != mm_idp->report_seq);
+		err = stub_wait_thread(mm_idp, STUB_REPORT_NR, &req);
+	} while (!err && req.data.args[0] != mm_idp->report_seq);
 
 	if (!err)
 		__atomic_store_n(&mm_idp->parked, 1, __ATOMIC_SEQ_CST);
@@ -638,7 +633,6 @@ int seccomp_stub_run(struct mm_id *mm_idp, int cmd)
 	}
 
 	mm_idp->syscall_done = 0;
-	data->err = 0;
 
 	seccomp_watchdog_start(mm_idp);
 	if (len)
