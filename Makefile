@@ -3,13 +3,15 @@
 #   make run           build the hardened kernel and the guest, boot it with
 #                      seccomp=on and show the attack tests' verdict table
 #   make test          everything CI checks: host packages, both kernels,
-#                      guest, arch-um-overlay, selftests on baseline and
-#                      hardened with 1 and 2 vCPUs, KUnit, fuzz-smoke
+#                      guest, arch-um-overlay, KUnit, selftests on baseline
+#                      and hardened with 1 and 2 vCPUs, fuzz-smoke
 #
 #   make deps          install host packages, add the kernel's apt suite
 #   make kernel        fetch and unpack the pinned kernel into build/src/linux
 #   make baseline      build/baseline/linux (the unpatched base)
 #   make hardened      build/hardened/linux (base + patches/series)
+#   make kunit         the series' KUnit tests with kunit.py run --arch=um
+#                      in their own kernel (build/kunit)
 #   make guest         guest binaries (make -C selftests) and build/rootfs
 #   make check-series  apply, build and checkpatch --strict every patch in turn
 #   make series AUTHOR="Name <mail>"
@@ -32,7 +34,7 @@
 S := scripts
 
 .NOTPARALLEL:
-.PHONY: all run test deps kernel baseline hardened guest check-series \
+.PHONY: all run test deps kernel baseline hardened kunit guest check-series \
 	series overlay check-overlay bench bench-smoke soak fuzz fuzz-smoke clean
 
 all: hardened guest
@@ -49,6 +51,9 @@ baseline: kernel
 hardened: kernel
 	$(S)/build-kernel hardened
 
+kunit: kernel
+	$(S)/kunit
+
 guest: kernel
 	@if [ -f selftests/Makefile ]; then \
 		echo "$(MAKE) -C selftests"; $(MAKE) -C selftests; \
@@ -63,6 +68,7 @@ test: deps kernel baseline hardened guest
 	@if [ -f selftests/attacks.list ]; then $(MAKE) -C selftests check; fi
 	@if [ -d arch-um-overlay ]; then $(S)/check-overlay; \
 	else echo "test: no arch-um-overlay/, not checked"; fi
+	$(S)/kunit
 	$(S)/run-tests
 	$(MAKE) fuzz-smoke
 
@@ -107,6 +113,6 @@ fuzz: hardened guest
 	$(S)/fuzz --kernel hardened --ncpus "1 2" --seconds $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build/obj build/src build/baseline build/hardened build/guest \
+	rm -rf build/obj build/src build/baseline build/hardened build/kunit build/guest \
 		build/rootfs build/runs build/tmp build/uml build/logs build/bench \
 		build/host
