@@ -1,7 +1,8 @@
 # Wiring only: every target runs scripts from scripts/ (see their --help).
 #
 #   make run           build the hardened kernel and the guest, boot it with
-#                      seccomp=on and show the attack tests' verdict table
+#                      seccomp=on and show the attack tests' verdict table,
+#                      beside the unpatched kernel's outcomes
 #   make test          everything CI checks: host packages, both kernels,
 #                      guest, arch-um-overlay, KUnit, selftests on baseline
 #                      and hardened with 1 and 2 vCPUs, fuzz-smoke
@@ -60,7 +61,10 @@ guest: kernel
 	else echo "guest: no selftests/Makefile, guest without test binaries"; fi
 	$(S)/mkroot
 
+# the unpatched kernel's outcomes come from the last make test, or else
+# scripts/demo boots build/baseline/linux
 run: hardened guest
+	@[ -f build/runs/test-baseline.outcomes ] || $(MAKE) baseline
 	$(S)/demo
 
 # baseline before hardened: the tree ends with the series pushed
