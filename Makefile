@@ -10,7 +10,8 @@
 #   make kernel        fetch and unpack the pinned kernel into build/src/linux
 #   make baseline      build/baseline/linux (the unpatched base)
 #   make hardened      build/hardened/linux (base + patches/series)
-#   make guest         guest binaries (make -C selftests) and build/rootfs
+#   make guest         guest programs (scripts/build-guest: the kernel tree's
+#                      kselftest target um, make -C selftests) and build/rootfs
 #   make check-series  apply, build and checkpatch --strict every patch in turn
 #   make series AUTHOR="Name <mail>"
 #                      restamp the patches' From: and Signed-off-by: with
@@ -50,9 +51,7 @@ hardened: kernel
 	$(S)/build-kernel hardened
 
 guest: kernel
-	@if [ -f selftests/Makefile ]; then \
-		echo "$(MAKE) -C selftests"; $(MAKE) -C selftests; \
-	else echo "guest: no selftests/Makefile, guest without test binaries"; fi
+	$(S)/build-guest
 	$(S)/mkroot
 
 run: hardened guest
@@ -108,5 +107,5 @@ fuzz: hardened guest
 
 clean:
 	rm -rf build/obj build/src build/baseline build/hardened build/guest \
-		build/rootfs build/runs build/tmp build/uml build/logs build/bench \
-		build/host
+		build/kselftest build/rootfs build/runs build/tmp build/uml build/logs \
+		build/bench build/host
