@@ -13,7 +13,8 @@
 #   make hardened      build/hardened/linux (base + patches/series)
 #   make kunit         the series' KUnit tests with kunit.py run --arch=um
 #                      in their own kernel (build/kunit)
-#   make guest         guest binaries (make -C selftests) and build/rootfs
+#   make guest         guest programs (scripts/build-guest: the kernel tree's
+#                      kselftest target um, make -C selftests) and build/rootfs
 #   make check-series  apply, build and checkpatch --strict every patch in turn
 #   make series AUTHOR="Name <mail>"
 #                      restamp the patches' From: and Signed-off-by: with
@@ -56,9 +57,7 @@ kunit: kernel
 	$(S)/kunit
 
 guest: kernel
-	@if [ -f selftests/Makefile ]; then \
-		echo "$(MAKE) -C selftests"; $(MAKE) -C selftests; \
-	else echo "guest: no selftests/Makefile, guest without test binaries"; fi
+	$(S)/build-guest
 	$(S)/mkroot
 
 # the unpatched kernel's outcomes come from the last make test, or else
@@ -118,5 +117,5 @@ fuzz: hardened guest
 
 clean:
 	rm -rf build/obj build/src build/baseline build/hardened build/kunit build/guest \
-		build/rootfs build/runs build/tmp build/uml build/logs build/bench \
-		build/host
+		build/kselftest build/rootfs build/runs build/tmp build/uml build/logs \
+		build/bench build/host

@@ -71,7 +71,7 @@
  */
 #include <dirent.h>
 #include <sys/socket.h>
-#include "../stub_util.h"
+#include "stub_util.h"
 
 #define NKIDS		6
 #define CHILD_SECS	15
