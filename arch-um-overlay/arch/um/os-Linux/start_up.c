@@ -317,11 +317,8 @@ static bool __init init_seccomp(void)
 	unsigned long sp;
 
 #ifdef __i386__
-	/*
-	 * The stub protocol has not been run on an i386 host: until it has,
-	 * offer no sandbox rather than an untested one.
-	 */
-	os_info("SECCOMP mode is not supported on i386 yet (untested)\n");
+	/* The SECCOMP stub only reports to the kernel on x86_64 hosts */
+	os_info("SECCOMP mode is not supported on i386 hosts\n");
 	return false;
 #endif
 
@@ -440,8 +437,8 @@ static void __init check_coredump_limit(void)
 }
 
 /*
- * Every userspace process holds host file descriptors (its stub's socket in
- * SECCOMP mode), so a soft limit below the hard one only caps the number of
+ * Every userspace process holds host file descriptors (its stub's seccomp
+ * listener in SECCOMP mode), so a soft limit below the hard one only caps the number of
  * guest processes early: raise it.
  */
 static void __init raise_nofile_limit(void)

@@ -85,10 +85,10 @@ stub_syscall_handler(void)
 }
 
 /*
- * Called on a fresh stack right after each report with the monitor's reply.
- * Returns 0 to resume the guest with the monitor's frame.
+ * Called right after each report with the monitor's reply, on the signal
+ * stack below the frame the stub resumes from. Returns 0 to resume the
+ * guest with the monitor's frame.
  */
-int stub_after_report(long cmd);
 int __section(".__syscall_stub") __used noinline
 stub_after_report(long cmd)
 {
@@ -104,6 +104,9 @@ stub_after_report(long cmd)
 	stub_seccomp_restore_state(&d->arch_data);
 	return 0;
 }
+
+/* The monitor finds both threads' notifications by these addresses */
+asm(".globl stub_report_ip\n\t.globl stub_batch_ip");
 
 /* The syscall thread of a SECCOMP stub, started by stub_exe.c */
 void __section(".__syscall_stub") __noreturn __attribute__((naked))

@@ -12,9 +12,10 @@
 #include <as-layout.h>
 #include <skas.h>
 #include <stub-data.h>
+#include "stub_check.h"
 
 /* Page aligned, non-empty, not wrapping and ending at or below @limit */
-int stub_range_ok(unsigned long addr, unsigned long len, unsigned long limit)
+bool stub_range_ok(unsigned long addr, unsigned long len, unsigned long limit)
 {
 	return len && PAGE_ALIGNED(addr) && PAGE_ALIGNED(len) &&
 	       addr + len > addr && addr + len <= limit;
@@ -27,7 +28,7 @@ static unsigned long long stub_mmap_offset(unsigned long long arg)
 }
 
 /* The only mmap the stub needs: its memory FD, shared and fixed */
-int stub_mmap_args_ok(const unsigned long long *args, unsigned long limit)
+bool stub_mmap_args_ok(const unsigned long long *args, unsigned long limit)
 {
 	return stub_range_ok(args[0], args[1], limit) &&
 	       !(args[2] & ~(unsigned long long)(PROT_READ | PROT_WRITE |
@@ -45,7 +46,7 @@ static struct mm_struct *stub_mm(struct mm_id *mm_idp)
 }
 
 /* Every page maps the physmem frame at the offset, with no more access */
-static int stub_mmap_pte_ok(struct mm_id *mm_idp, unsigned long addr,
+static bool stub_mmap_pte_ok(struct mm_id *mm_idp, unsigned long addr,
 			    unsigned long len, int prot, unsigned long offset)
 {
 	struct mm_struct *mm = stub_mm(mm_idp);
@@ -56,14 +57,14 @@ static int stub_mmap_pte_ok(struct mm_id *mm_idp, unsigned long addr,
 		pte_t *pte = virt_to_pte(mm, addr);
 
 		if (!pte || !pte_present(*pte))
-			return 0;
+			return false;
 		if ((pte_val(*pte) & PAGE_MASK) != phys)
-			return 0;
+			return false;
 		if (prot & ~pte_host_prot(*pte))
-			return 0;
+			return false;
 	}
 
-	return 1;
+	return true;
 }
 
 /*

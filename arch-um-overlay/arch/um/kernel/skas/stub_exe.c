@@ -10,11 +10,23 @@
 #include <linux/seccomp.h>
 #include <generated/asm-offsets.h>
 
+/* Built against the UAPI headers only, which have no ARRAY_SIZE() */
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 #ifndef __NR_mseal
 #define __NR_mseal 462
 #endif
 
 void _start(void);
+
+/* The syscall that sets the TLS, and how long the check of its arguments is */
+#ifdef __i386__
+#define STUB_TLS_NR		__NR_set_thread_area
+#define STUB_TLS_CHECK_LEN	0
+#else
+#define STUB_TLS_NR		__NR_arch_prctl
+#define STUB_TLS_CHECK_LEN	4
+#endif
 
 /* Send @fd over the socket @sock, as the only payload of a one-byte message */
 static int stub_send_fd(int sock, int fd)
@@ -63,7 +75,7 @@ static long stub_install_listener(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 	};
 	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
+		.len = ARRAY_SIZE(filter),
 		.filter = filter,
 	};
 
@@ -71,7 +83,7 @@ static long stub_install_listener(void)
 	 * Not SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: a parked stub must stay
 	 * stoppable and freezable by the host. A host signal interrupts its
 	 * pending notification instead, and the monitor answers the restarted
-	 * one (see stub_reply_report()).
+	 * one (see stub_answer_report()).
 	 */
 	return stub_syscall3(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
 			     SECCOMP_FILTER_FLAG_NEW_LISTENER,
@@ -101,7 +113,7 @@ static int stub_start_syscall_thread(unsigned long ip)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	static const struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
+		.len = ARRAY_SIZE(filter),
 		.filter = (struct sock_filter *)filter,
 	};
 	unsigned long long all = ~0ULL, mask;
@@ -159,7 +171,7 @@ noinline static void real_init(void)
 	if (res != sizeof(init_data))
 		stub_syscall1(__NR_exit, 10);
 
-	/* In SECCOMP mode, FD 0 is a socket and is later used for FD passing */
+	/* In SECCOMP mode, FD 0 is the socket the listener is sent over */
 	if (!init_data.seccomp)
 		stub_syscall1(__NR_close, 0);
 	else
@@ -270,79 +282,54 @@ noinline static void real_init(void)
 	if (init_data.seccomp) {
 		struct sock_filter filter[] = {
 #if __BITS_PER_LONG > 32
-			/* [0] Load upper 32bit of instruction pointer from seccomp_data */
+			/* Upper 32 bits of the instruction pointer */
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 (offsetof(struct seccomp_data, instruction_pointer) + 4)),
-
-			/* [1] Jump forward 3 instructions if the upper address is not identical */
+			/* Not the stub's: skip to the arch check */
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (init_data.stub_start) >> 32, 0, 3),
 #endif
-			/* [2] Load lower 32bit of instruction pointer from seccomp_data */
+			/* Lower 32 bits of the instruction pointer, its page */
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 (offsetof(struct seccomp_data, instruction_pointer))),
-
-			/* [3] Mask out lower bits */
 			BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xfffff000),
-
-			/* [4] Jump to [6] if the lower bits are not on the expected page */
+			/* Not the stub's code page: trap, the guest made the call */
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (init_data.stub_start) & 0xfffff000, 1, 0),
-
-			/* [5] Trap call, allow */
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
 
-			/* [6,7] Check architecture */
+			/* The stub's own calls: the native arch only */
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 offsetof(struct seccomp_data, arch)),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 				 UM_SECCOMP_ARCH_NATIVE, 1, 0),
-
-			/* [8] Kill (for architecture check) */
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 
-			/* [9] Load syscall number */
+			/* Only the few it needs */
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 offsetof(struct seccomp_data, nr)),
-
-			/* [10-12] Check against permitted syscalls */
-#ifdef __i386__
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_REPORT_NR,
-				 4, 0),
+				 STUB_TLS_CHECK_LEN + 4, 0),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_rt_sigreturn,
-				 2, 0),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_set_thread_area,
-				 1, 0),
-#else
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_REPORT_NR,
-				 8, 0),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_rt_sigreturn,
-				 6, 0),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_arch_prctl,
-				 1, 0),
-#endif
-
-			/* [13] Not one of the permitted syscalls */
+				 STUB_TLS_CHECK_LEN + 2, 0),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, STUB_TLS_NR, 1, 0),
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 
 #ifndef __i386__
-			/* [14-17] arch_prctl: only the FS/GS base the stub sets */
+			/* arch_prctl: only the FS/GS base the stub sets */
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 offsetof(struct seccomp_data, args[0])),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_SET_FS, 2, 0),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_SET_GS, 1, 0),
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 #endif
-
-			/* [18] Permitted call for the stub */
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 
-			/* [19-21] Reports only from the report instruction */
+			/* Reports only from the report instruction */
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 offsetof(struct seccomp_data, instruction_pointer)),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 				 (__u32)init_data.report_ip, 1, 0),
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-
-			/* [22] Reports: see stub_install_listener() */
+			/* Reports: see stub_install_listener() */
 			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		};
 		struct sock_fprog prog = {

@@ -682,10 +682,28 @@ static int stub_recv_fd(int sock)
 	return fds[0];
 }
 
+/* No guest code has run in the new stub yet: its frame is trustworthy */
+static int stub_record_frame(struct mm_id *mm_idp)
+{
+	struct stub_data *data = (void *)mm_idp->stack;
+	int err;
+
+	if (data->signal != SIGSYS)
+		return -EINVAL;
+
+	err = stub_frame_layout(data, &mm_idp->frame);
+	if (err)
+		return err;
+
+	if (mm_idp->frame.si_offset > sizeof(data->sigstack) - sizeof(siginfo_t))
+		return -EINVAL;
+
+	return 0;
+}
+
 /* Receive the listener the stub created and wait for its first report. */
 static int seccomp_stub_attach(struct mm_id *mm_idp, int sock)
 {
-	struct stub_data *data = (void *)mm_idp->stack;
 	bool reported = false, ready = false;
 	struct seccomp_notif req;
 	__u64 no_id = 0;
@@ -731,18 +749,7 @@ static int seccomp_stub_attach(struct mm_id *mm_idp, int sock)
 	} while (!reported || !ready);
 	__atomic_store_n(&mm_idp->parked, 1, __ATOMIC_SEQ_CST);
 
-	/* No guest code has run in this stub yet: its frame is trustworthy */
-	if (data->signal != SIGSYS)
-		return -EINVAL;
-
-	err = stub_frame_layout(data, &mm_idp->frame);
-	if (err)
-		return err;
-
-	if (mm_idp->frame.si_offset > sizeof(data->sigstack) - sizeof(siginfo_t))
-		return -EINVAL;
-
-	return 0;
+	return stub_record_frame(mm_idp);
 }
 
 extern unsigned long current_stub_stack(void);
@@ -983,7 +990,7 @@ int start_userspace(struct mm_id *mm_id)
 	mm_id->parked = 0;
 	mm_id->report_seq = 0;
 
-	/* socket pair for init data and SECCOMP FD passing (no CLOEXEC here) */
+	/* socket pair for init data and the listener (no CLOEXEC here) */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, tramp_data.sockpair)) {
 		err = -errno;
 		printk(UM_KERN_ERR "%s : socketpair failed, errno = %d\n",

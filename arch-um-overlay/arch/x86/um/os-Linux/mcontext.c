@@ -15,6 +15,9 @@
 #include <sysdep/mcontext.h>
 #include <arch.h>
 
+/* The host kernel's sigset_t in a ucontext, not libc's larger one */
+#define HOST_SIGSET_SIZE	8
+
 void get_regs_from_mc(struct uml_pt_regs *regs, mcontext_t *mc)
 {
 #ifdef __i386__
@@ -292,7 +295,7 @@ int set_stub_state(struct uml_pt_regs *regs, struct stub_data *data,
 	mcontext->fpregs = (void *)(STUB_DATA +
 				    offsetof(struct stub_data, sigstack) +
 				    frame->fp_offset);
-	memset(&uc->uc_sigmask, 0, 8);
+	memset(&uc->uc_sigmask, 0, HOST_SIGSET_SIZE);
 	uc->uc_stack.ss_sp = (void *)STUB_DATA;
 	uc->uc_stack.ss_flags = 0;
 	uc->uc_stack.ss_size = STUB_DATA_PAGES * UM_KERN_PAGE_SIZE;

@@ -15,12 +15,17 @@
 #include <mm_id.h>
 
 /*
- * In SECCOMP mode the stub reports to the monitor with this syscall, issued
- * from one fixed instruction (stub_report_ip). The filter turns it into a
- * SECCOMP_RET_USER_NOTIF notification and the monitor replies with one of the
- * STUB_CMD_* values below; the syscall itself never runs.
+ * In SECCOMP mode the stub reports to the monitor with this syscall. The
+ * filter that comes with the stub's seccomp listener turns it into a
+ * SECCOMP_RET_USER_NOTIF notification, so the syscall itself never runs.
  */
 #define STUB_REPORT_NR		__NR_sched_yield
+
+/*
+ * The monitor's answers to a report, which the stub issues from
+ * stub_report_ip only. sched_yield never returns these values, so a
+ * report the filter let through by mistake is not taken for a command.
+ */
 #define STUB_CMD_RESUME		0x5ec1
 #define STUB_CMD_REPORT		0x5ec2
 

@@ -15,4 +15,5 @@ extern void stub_segv_handler(int, siginfo_t *, void *);
 extern void stub_syscall_handler(void);
 extern void stub_signal_interrupt(int, siginfo_t *, void *);
 extern void stub_syscall_thread(void);
+int stub_after_report(long cmd);
 extern void stub_signal_restorer(void);

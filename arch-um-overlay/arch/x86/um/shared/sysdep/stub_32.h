@@ -124,48 +124,19 @@ static __always_inline void *get_stub_data(void)
 	return (void *)ret;
 }
 
-/* See stub_64.h; the i386 variant of the same sequence. */
+/*
+ * SECCOMP mode is refused on i386 hosts (see init_seccomp()): the stub has
+ * the labels the monitor refers to, and traps if it ever gets there.
+ */
 #define stub_report_loop()						\
 do {									\
-	asm volatile(							\
-		"1:	call 4f\n"					\
-		"4:	pop %%ebx\n"					\
-		"	and %[mask], %%ebx\n"				\
-		"	mov %c[page]+%c[seq](%%ebx), %%ebx\n"		\
-		"	mov %[nr], %%eax\n"				\
-		"	int $0x80\n"					\
-		".globl stub_report_ip\n"				\
-		"stub_report_ip:\n"					\
-		"	call 2f\n"					\
-		"2:	pop %%edx\n"					\
-		"	and %[mask], %%edx\n"				\
-		"	mov %c[page]+%c[sp](%%edx), %%esp\n"		\
-		"	sub $256, %%esp\n"				\
-		"	push %%eax\n"					\
-		"	call stub_after_report\n"			\
-		"	add $4, %%esp\n"				\
-		"	test %%eax, %%eax\n"				\
-		"	jnz 1b\n"					\
-		"	call 3f\n"					\
-		"3:	pop %%edx\n"					\
-		"	and %[mask], %%edx\n"				\
-		"	mov %c[page]+%c[sp](%%edx), %%esp\n"		\
-		"	mov %[sigreturn], %%eax\n"			\
-		"	int $0x80\n"					\
-		"	ud2\n"						\
-		:: [nr] "i" (STUB_REPORT_NR),				\
-		   [sigreturn] "i" (__NR_rt_sigreturn),			\
-		   [mask] "i" (~(UM_KERN_PAGE_SIZE - 1)),		\
-		   [page] "i" (UM_KERN_PAGE_SIZE),			\
-		   [sp] "i" (offsetof(struct stub_data, resume_sp)),	\
-		   [seq] "i" (offsetof(struct stub_data, report_seq)));	\
+	asm volatile("stub_report_ip:\n"				\
+		     "	ud2\n");						\
 } while (0)
 
-/* SECCOMP mode is refused on i386 hosts: no syscall thread there yet */
 #define stub_syscall_thread_loop()					\
 do {									\
-	asm volatile(".globl stub_batch_ip\n"				\
-		     "stub_batch_ip:\n"					\
+	asm volatile("stub_batch_ip:\n"					\
 		     "	ud2\n");						\
 } while (0)
 

