@@ -33,7 +33,7 @@ FIXTURE_TEARDOWN(stub_siginfo)
 
 static long fake_bad_siginfo(struct stub_call *c, void *arg)
 {
-	volatile struct unpatched_stub_data *d = stub_data();
+	struct unpatched_stub_data *d = stub_data();
 	unsigned short good;
 	int i;
 
@@ -41,11 +41,11 @@ static long fake_bad_siginfo(struct stub_call *c, void *arg)
 		return -1;
 	for (i = 0; i < ATTEMPTS; i++) {
 		syscall(SYS_getppid);	/* a fresh, valid frame */
-		good = d->si_offset;
-		d->si_offset = 0xfff0;	/* far past the 4 KiB signal stack */
+		good = READ_ONCE(d->si_offset);
+		WRITE_ONCE(d->si_offset, 0xfff0);	/* far past the 4 KiB signal stack */
 		stub_fake_report(SIGALRM);
 		stub_spin_ms(1000);	/* the monitor would panic right away */
-		d->si_offset = good;
+		WRITE_ONCE(d->si_offset, good);
 		c->aux[0] = i + 1;
 	}
 	return 0;
@@ -62,25 +62,24 @@ TEST_F_TIMEOUT(stub_siginfo, fake_report_with_bad_si_offset_is_harmless, 60)
 	ASSERT_GE(pid, 0);
 	if (!stub_wait_child(pid, 30000, &status)) {
 		stub_kill_wait(pid, 5000, &status);
-		STUB_FAIL("child still alive after 30 s (stage %d)", c->stage);
+		STUB_FAIL(return, "child still alive after 30 s (stage %d)", c->stage);
 	}
 	TH_LOG("child %s, stage %d, fake reports %ld",
 	       stub_status_str(status, buf, sizeof(buf)), c->stage, c->aux[0]);
 	if (c->stage < STUB_ST_CALLING)
-		STUB_FAIL("set-up failed: %s", c->err);
+		STUB_FAIL(return, "set-up failed: %s", c->err);
 	if (c->stage >= STUB_ST_CALLED) {
 		if (c->ret == -1)
-			TH_LOG("stub_data is not readable as on the base: "
-			       "nothing to fake");
+			TH_LOG("stub_data is not readable as on the base: nothing to fake");
 		else
-			TH_LOG("defended: %ld fake reports with si_offset "
-			       "0xfff0 had no effect", c->aux[0]);
+			TH_LOG("defended: %ld fake reports with si_offset 0xfff0 had no effect",
+			       c->aux[0]);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			STUB_FAIL("child did not exit cleanly");
+			STUB_FAIL(return, "child did not exit cleanly");
 		return;
 	}
 	if (!stub_defended_kill(status))
-		STUB_FAIL("child died in an unexpected way");
+		STUB_FAIL(return, "child died in an unexpected way");
 	TH_LOG("defended: the process was killed after %ld fake report(s)",
 	       c->aux[0]);
 }
@@ -134,7 +133,7 @@ static long forge_at_report_insn(struct stub_call *c, void *arg)
 	for (i = 0; i < 2; i++) {
 		syscall(SYS_getppid);	/* a fresh, genuine frame */
 		memset((unsigned char *)stub.data + STUB_PAGE, 0xa5, 8);
-		seq = *(volatile unsigned long *)(stub.data + seq_at[i]);
+		seq = READ_ONCE(*(unsigned long *)(stub.data + seq_at[i]));
 		c->aux[0] = i + 1;
 		__asm__ volatile("call *%1"
 				 : "+D"(seq) : "r"(site)
@@ -144,6 +143,10 @@ static long forge_at_report_insn(struct stub_call *c, void *arg)
 	}
 	return 0;
 }
+
+/* Log formats, kept on one line so that they can be grepped for */
+#define CHILD_STATE_FMT "child %s, stage %d, report instruction %#lx, forged report %ld, first data page writable %ld"
+#define DEFENDED_RESUMED_MSG "defended: the forged report resumed the process from the kernel's own frame"
 
 TEST_F_TIMEOUT(stub_siginfo, forged_report_with_garbage_is_harmless, 60)
 {
@@ -156,29 +159,26 @@ TEST_F_TIMEOUT(stub_siginfo, forged_report_with_garbage_is_harmless, 60)
 	ASSERT_GE(pid, 0);
 	if (!stub_wait_child(pid, 30000, &status)) {
 		stub_kill_wait(pid, 5000, &status);
-		STUB_FAIL("child still alive after 30 s (stage %d)", c->stage);
+		STUB_FAIL(return, "child still alive after 30 s (stage %d)", c->stage);
 	}
-	TH_LOG("child %s, stage %d, report instruction %#lx, forged "
-	       "report %ld, first data page writable %ld",
-	       stub_status_str(status, buf, sizeof(buf)), c->stage,
-	       c->aux[1], c->aux[0], c->aux[2]);
+	TH_LOG(CHILD_STATE_FMT, stub_status_str(status, buf, sizeof(buf)), c->stage, c->aux[1],
+	       c->aux[0], c->aux[2]);
 	if (c->stage < STUB_ST_CALLING)
-		STUB_FAIL("set-up failed: %s", c->err);
+		STUB_FAIL(return, "set-up failed: %s", c->err);
 	if (c->stage >= STUB_ST_CALLED && c->ret == -1)
-		STUB_FAIL("no report instruction in the stub code page: "
-			  "not the hardened protocol, nothing tested");
+		STUB_FAIL(return,
+			  "no report instruction in the stub code page: not the hardened protocol, nothing tested");
 	if (!c->aux[0])
-		STUB_FAIL("the forged report was not made");
+		STUB_FAIL(return, "the forged report was not made");
 	/* Killed for the garbage signal number, or resumed harmlessly */
 	if (c->stage >= STUB_ST_CALLED) {
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			STUB_FAIL("child did not exit cleanly");
-		TH_LOG("defended: the forged report resumed the process from "
-		       "the kernel's own frame");
+			STUB_FAIL(return, "child did not exit cleanly");
+		TH_LOG(DEFENDED_RESUMED_MSG);
 		return;
 	}
 	if (!stub_defended_kill(status))
-		STUB_FAIL("child died in an unexpected way");
+		STUB_FAIL(return, "child died in an unexpected way");
 	TH_LOG("defended: the process was killed for its forged report");
 }
 

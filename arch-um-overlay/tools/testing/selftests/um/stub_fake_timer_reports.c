@@ -22,7 +22,7 @@
 #define FAKE_EVERY_MS	20
 #define WINDOW_S	20	/* the kernel's 10 s default plus slack */
 
-struct a6_shared {
+struct fake_timer_shared {
 	unsigned long hog_count;
 	unsigned long fakes;
 	int hog_ready;
@@ -30,7 +30,7 @@ struct a6_shared {
 };
 
 FIXTURE(stub_fake_timer) {
-	struct a6_shared *s;
+	struct fake_timer_shared *s;
 };
 
 FIXTURE_SETUP(stub_fake_timer)
@@ -46,27 +46,27 @@ FIXTURE_TEARDOWN(stub_fake_timer)
 	munmap(self->s, sizeof(*self->s));
 }
 
-static struct a6_shared *hog_shared;
+static struct fake_timer_shared *hog_shared;
 static ucontext_t hog_frame;
-static unsigned char hog_stack[65536] __attribute__((aligned(16)));
+static unsigned char hog_stack[65536] __aligned(16);
 
 /* SIGALRM blocked; no trap ever, only fake SIGALRM reports. */
 static void hog_spin(void)
 {
-	volatile struct a6_shared *s = hog_shared;
+	struct fake_timer_shared *s = hog_shared;
 	unsigned long next = stub_tsc_deadline(FAKE_EVERY_MS);
 
 	for (;;) {
-		s->hog_count++;
+		WRITE_ONCE(s->hog_count, READ_ONCE(s->hog_count) + 1);
 		if (stub_tsc_passed(next)) {
 			stub_fake_report(SIGALRM);
-			s->fakes++;
+			WRITE_ONCE(s->fakes, READ_ONCE(s->fakes) + 1);
 			next = stub_tsc_deadline(FAKE_EVERY_MS);
 		}
 	}
 }
 
-static void hog(struct a6_shared *s)
+static void hog(struct fake_timer_shared *s)
 {
 	stub_prefault(s, sizeof(*s));
 	if (stub_drop_privs()) {
@@ -84,7 +84,7 @@ static void hog(struct a6_shared *s)
 
 TEST_F_TIMEOUT(stub_fake_timer, hog_faking_timer_reports_is_stopped, 90)
 {
-	struct a6_shared *s = self->s;
+	struct fake_timer_shared *s = self->s;
 	unsigned long end, c0, c1, f0, f1;
 	char buf[64], st = 0;
 	int status, dead = 0;
@@ -103,11 +103,11 @@ TEST_F_TIMEOUT(stub_fake_timer, hog_faking_timer_reports_is_stopped, 90)
 	}
 	if (!s->hog_count) {
 		if (!dead && !stub_kill_wait(pid, 5000, &status))
-			STUB_FAIL("the hog never started and cannot be killed");
+			STUB_FAIL(return, "the hog never started and cannot be killed");
 		TH_LOG("hog %s before spinning (ready %d)",
 		       stub_status_str(status, buf, sizeof(buf)), s->hog_ready);
 		if (!s->hog_ready || !stub_defended_kill(status))
-			STUB_FAIL("hog failed to set up: %s", s->err);
+			STUB_FAIL(return, "hog failed to set up: %s", s->err);
 		TH_LOG("defended: the crafted rt_sigreturn was refused");
 		return;
 	}
@@ -122,7 +122,7 @@ TEST_F_TIMEOUT(stub_fake_timer, hog_faking_timer_reports_is_stopped, 90)
 			       stub_status_str(status, buf, sizeof(buf)),
 			       s->fakes);
 			if (!stub_defended_kill(status))
-				STUB_FAIL("hog died in an unexpected way");
+				STUB_FAIL(return, "hog died in an unexpected way");
 			TH_LOG("defended: the hog was killed");
 			return;
 		}
@@ -136,23 +136,20 @@ TEST_F_TIMEOUT(stub_fake_timer, hog_faking_timer_reports_is_stopped, 90)
 	stub_sleep_ms(1000);
 	c1 = s->hog_count;
 	f1 = s->fakes;
-	TH_LOG("guest state of the hog '%c'; in 1 s: +%lu iterations, +%lu "
-	       "fake reports", st ? st : '?', c1 - c0, f1 - f0);
+	TH_LOG("guest state of the hog '%c'; in 1 s: +%lu iterations, +%lu fake reports",
+	       st ? st : '?', c1 - c0, f1 - f0);
 
 	kill(pid, SIGKILL);
 	kill(pid, SIGCONT);
 	if (!stub_wait_child(pid, 10000, &status))
 		TH_LOG("the hog cannot even be killed");
 	if ((st == 'T' || st == 't') && c1 != c0)
-		STUB_VULNERABLE("uid %d hid behind fake SIGALRM reports: the "
-				"guest shows it stopped ('%c') while it ran "
-				"%lu more iterations and sent %lu more fake "
-				"reports in 1 s",
+		STUB_VULNERABLE(return,
+				"uid %d hid behind fake SIGALRM reports: the guest shows it stopped ('%c') while it ran %lu more iterations and sent %lu more fake reports in 1 s",
 				STUB_NOBODY, st, c1 - c0, f1 - f0);
 	if (st != 'T' && st != 't')
-		STUB_VULNERABLE("uid %d hid behind fake SIGALRM reports: %d s "
-				"after SIGSTOP it is neither stopped nor "
-				"killed (state '%c', +%lu iterations in 1 s)",
+		STUB_VULNERABLE(return,
+				"uid %d hid behind fake SIGALRM reports: %d s after SIGSTOP it is neither stopped nor killed (state '%c', +%lu iterations in 1 s)",
 				STUB_NOBODY, WINDOW_S, st ? st : '?', c1 - c0);
 	TH_LOG("defended: the stopped hog does not run");
 }

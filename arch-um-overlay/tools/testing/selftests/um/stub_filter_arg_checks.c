@@ -39,23 +39,23 @@ static void judge_call(struct __test_metadata *_metadata, struct stub_call *c,
 
 	if (!stub_wait_child(pid, 20000, &status)) {
 		stub_kill_wait(pid, 5000, &status);
-		STUB_FAIL("child still alive 20 s after %s (stage %d)", call,
+		STUB_FAIL(return, "child still alive 20 s after %s (stage %d)", call,
 			  c->stage);
 	}
 	TH_LOG("child %s, stage %d", stub_status_str(status, buf, sizeof(buf)),
 	       c->stage);
 	if (c->stage < STUB_ST_CALLING)
-		STUB_FAIL("set-up failed: %s", c->err);
+		STUB_FAIL(return, "set-up failed: %s", c->err);
 	if (c->stage >= STUB_ST_CALLED) {
-		if (!STUB_IS_ERRNO(c->ret))
-			STUB_VULNERABLE("hijacked %s from uid %d returned %ld",
+		if (!stub_is_errno(c->ret))
+			STUB_VULNERABLE(return, "hijacked %s from uid %d returned %ld",
 					call, STUB_NOBODY, c->ret);
 		TH_LOG("defended: %s returned %ld (%s)", call, c->ret,
 		       strerror(-c->ret));
 		return;
 	}
 	if (!stub_defended_kill(status))
-		STUB_FAIL("child died during %s in an unexpected way", call);
+		STUB_FAIL(return, "child died during %s in an unexpected way", call);
 	TH_LOG("defended: the process was killed on %s", call);
 }
 
@@ -103,7 +103,8 @@ TEST_F(stub_filter, futex_on_foreign_word_is_denied)
 	pid_t pid = stub_fork_call(self->c, 1, call_foreign_futex, NULL);
 
 	ASSERT_GE(pid, 0);
-	judge_call(_metadata, self->c, pid, "futex(FUTEX_WAKE_PRIVATE) on a word outside stub_data");
+	judge_call(_metadata, self->c, pid,
+		   "futex(FUTEX_WAKE_PRIVATE) on a word outside stub_data");
 }
 
 TEST_HARNESS_MAIN

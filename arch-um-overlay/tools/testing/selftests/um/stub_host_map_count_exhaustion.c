@@ -40,7 +40,7 @@
 /* Host mappings left free before the move: its 41st mmap fails */
 #define MOVE_MARGIN	40
 
-struct a11_shared {
+struct map_count_shared {
 	int stage;
 	unsigned long pages;
 	unsigned long progress;	/* pages touched so far */
@@ -54,7 +54,7 @@ struct a11_shared {
 enum { ST_START, ST_TOUCHING, ST_DONE, ST_MOVING, ST_MOVED, ST_STALE };
 
 FIXTURE(stub_map_count) {
-	struct a11_shared *s;
+	struct map_count_shared *s;
 };
 
 FIXTURE_SETUP(stub_map_count)
@@ -80,15 +80,15 @@ static inline void touch(const char *p)
 			 : "rax", "memory");
 }
 
-static struct a11_shared *a11_s;
+static struct map_count_shared *map_count_segv_shared;
 
-static void a11_segv(int sig, siginfo_t *info, void *uc)
+static void map_count_segv(int sig, siginfo_t *info, void *uc)
 {
-	a11_s->fault = (unsigned long)info->si_addr;
+	map_count_segv_shared->fault = (unsigned long)info->si_addr;
 	_exit(0);
 }
 
-static void a11_fail(struct a11_shared *s, const char *what)
+static void map_count_fail(struct map_count_shared *s, const char *what)
 {
 	snprintf(s->err, sizeof(s->err), "%s: %s", what, strerror(errno));
 	_exit(1);
@@ -99,7 +99,7 @@ static void a11_fail(struct a11_shared *s, const char *what)
  * with a page of @other, so that the frames of @moved are not contiguous
  * and each page of it needs an mmap of its own.
  */
-static void a11_fill_apart(char *moved, char *other, size_t len)
+static void map_count_fill_apart(char *moved, char *other, size_t len)
 {
 	size_t i;
 
@@ -113,19 +113,23 @@ static void a11_fill_apart(char *moved, char *other, size_t len)
  * Both tests lay out the same mappings, so that the probe's count of the
  * pages it could touch holds for the run that moves pages.
  */
-static void a11_child(struct a11_shared *s)
+static void map_count_child(struct map_count_shared *s)
 {
+	struct sigaction segv = {
+		.sa_sigaction = map_count_segv,
+		.sa_flags = SA_SIGINFO,
+	};
 	size_t move_len = MOVE_PAGES * STUB_PAGE;
 	unsigned long i, n = s->pages;
 	char *base, *from, *to, *other;
 
 	stub_prefault(s, sizeof(*s));
 	if (stub_drop_privs())
-		a11_fail(s, "setuid");
+		map_count_fail(s, "setuid");
 	base = mmap(NULL, n * STUB_PAGE, PROT_READ,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
-		a11_fail(s, "mmap of the pages to touch");
+		map_count_fail(s, "mmap of the pages to touch");
 	/* The move goes down: the sync then maps before it unmaps */
 	from = mmap(NULL, move_len, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -134,14 +138,14 @@ static void a11_child(struct a11_shared *s)
 	other = mmap(NULL, move_len, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (from == MAP_FAILED || other == MAP_FAILED || to == MAP_FAILED)
-		a11_fail(s, "mmap of the pages to move");
+		map_count_fail(s, "mmap of the pages to move");
 	if (to > from) {
 		char *tmp = to;
 
 		to = from;
 		from = tmp;
 	}
-	a11_fill_apart(from, other, move_len);
+	map_count_fill_apart(from, other, move_len);
 
 	s->stage = ST_TOUCHING;
 	for (i = 0; i < n; i++) {
@@ -156,30 +160,29 @@ static void a11_child(struct a11_shared *s)
 	s->stage = ST_MOVING;
 	if (mremap(from, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED,
 		   to) != to)
-		a11_fail(s, "mremap");
+		map_count_fail(s, "mremap");
 	s->from = (unsigned long)from;
 	s->stage = ST_MOVED;
 	/* Nothing is mapped at @from any more: this must fault */
-	a11_s = s;
-	sigaction(SIGSEGV, &(struct sigaction){ .sa_sigaction = a11_segv,
-						.sa_flags = SA_SIGINFO }, NULL);
-	s->seen = *(volatile char *)from;
+	map_count_segv_shared = s;
+	sigaction(SIGSEGV, &segv, NULL);
+	s->seen = READ_ONCE(*(char *)from);
 	s->stage = ST_STALE;
 	_exit(0);
 }
 
-enum { A11_ENDED, A11_STALLED, A11_TOO_SLOW };
+enum { RUN_ENDED, RUN_STALLED, RUN_TOO_SLOW };
 
 /*
- * Run a11_child() until it ends (*status filled), makes no progress
+ * Run map_count_child() until it ends (*status filled), makes no progress
  * touching pages for STALL_MS or is still touching after GIVE_UP_MS; the
  * last two are killed.
  */
-static int a11_run(struct __test_metadata *_metadata, struct a11_shared *s,
-		   int *status)
+static int map_count_run(struct __test_metadata *_metadata, struct map_count_shared *s,
+			 int *status)
 {
 	unsigned long last = 0, last_change, start;
-	int ret = A11_STALLED;
+	int ret = RUN_STALLED;
 	pid_t pid;
 
 	s->stage = ST_START;
@@ -188,15 +191,16 @@ static int a11_run(struct __test_metadata *_metadata, struct a11_shared *s,
 	pid = fork();
 	if (pid < 0) {
 		snprintf(s->err, sizeof(s->err), "fork: %s", strerror(errno));
-		return A11_TOO_SLOW;
+		return RUN_TOO_SLOW;
 	}
 	if (pid == 0)
-		a11_child(s);
+		map_count_child(s);
 
-	start = last_change = stub_now_ms();
+	start = stub_now_ms();
+	last_change = start;
 	while (stub_now_ms() - last_change <= STALL_MS) {
 		if (stub_wait_child(pid, 50, status)) {
-			ret = A11_ENDED;
+			ret = RUN_ENDED;
 			break;
 		}
 		if (s->progress != last) {
@@ -207,19 +211,19 @@ static int a11_run(struct __test_metadata *_metadata, struct a11_shared *s,
 			snprintf(s->err, sizeof(s->err),
 				 "still touching pages after %d s: too slow to tell",
 				 GIVE_UP_MS / 1000);
-			ret = A11_TOO_SLOW;
+			ret = RUN_TOO_SLOW;
 			break;
 		}
 	}
-	if (ret != A11_ENDED && !stub_kill_wait(pid, 10000, status))
+	if (ret != RUN_ENDED && !stub_kill_wait(pid, 10000, status))
 		TH_LOG("SIGKILL did not end the child either");
 	TH_LOG("child %s after %lu of %lu pages, %lu ms",
-	       ret == A11_ENDED ? "ended" : "killed by the test", s->progress,
+	       ret == RUN_ENDED ? "ended" : "killed by the test", s->progress,
 	       s->pages, stub_now_ms() - start);
 	return ret;
 }
 
-static void a11_set_pages(struct a11_shared *s)
+static void map_count_set_pages(struct map_count_shared *s)
 {
 	const char *env = getenv("STUB_MAP_PAGES");
 
@@ -230,7 +234,7 @@ static void a11_set_pages(struct a11_shared *s)
  * A child that ran into the host limit must have died the defended way;
  * a failed page-in may also end in SIGBUS, like a failed swap-in.
  */
-static bool a11_killed_ok(struct __test_metadata *_metadata, int status)
+static bool map_count_killed_ok(struct __test_metadata *_metadata, int status)
 {
 	char buf[64];
 
@@ -239,98 +243,93 @@ static bool a11_killed_ok(struct __test_metadata *_metadata, int status)
 	       (WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
 }
 
+/* Log formats, kept on one line so that they can be grepped for */
+#define ALL_MAPPED_FMT "all %lu pages mapped: the host limit was not reached (raise STUB_MAP_PAGES if the host's vm.max_map_count is above %lu)"
+
 TEST_F_TIMEOUT(stub_map_count, host_mapping_limit_does_not_wedge, 115)
 {
-	struct a11_shared *s = self->s;
+	struct map_count_shared *s = self->s;
 	int status, ret;
 
-	a11_set_pages(s);
-	ret = a11_run(_metadata, s, &status);
-	if (ret == A11_TOO_SLOW)
-		STUB_FAIL("%s", s->err);
-	if (ret == A11_STALLED)
-		STUB_VULNERABLE("uid %d touched %lu of %lu pages (one host "
-				"mapping each), then made no progress for %d s "
-				"without dying: wedged once the host's "
-				"vm.max_map_count was reached",
+	map_count_set_pages(s);
+	ret = map_count_run(_metadata, s, &status);
+	if (ret == RUN_TOO_SLOW)
+		STUB_FAIL(return, "%s", s->err);
+	if (ret == RUN_STALLED)
+		STUB_VULNERABLE(return,
+				"uid %d touched %lu of %lu pages (one host mapping each), then made no progress for %d s without dying: wedged once the host's vm.max_map_count was reached",
 				STUB_NOBODY, s->progress, s->pages,
 				STALL_MS / 1000);
 	if (s->stage < ST_TOUCHING)
-		STUB_FAIL("set-up failed: %s", s->err);
+		STUB_FAIL(return, "set-up failed: %s", s->err);
 	if (s->stage == ST_DONE) {
 		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-		TH_LOG("all %lu pages mapped: the host limit was not reached "
-		       "(raise STUB_MAP_PAGES if the host's vm.max_map_count "
-		       "is above %lu)", s->pages, s->pages);
+		TH_LOG(ALL_MAPPED_FMT, s->pages, s->pages);
 		return;
 	}
-	if (!a11_killed_ok(_metadata, status))
-		STUB_FAIL("child died in an unexpected way");
-	TH_LOG("defended: the process was killed when its host mappings "
-	       "ran out");
+	if (!map_count_killed_ok(_metadata, status))
+		STUB_FAIL(return, "child died in an unexpected way");
+	TH_LOG("defended: the process was killed when its host mappings ran out");
 }
 
 TEST_F_TIMEOUT(stub_map_count, failed_early_flush_kills, 230)
 {
-	struct a11_shared *s = self->s;
+	struct map_count_shared *s = self->s;
 	unsigned long limit;
 	int status, ret;
 	char buf[64];
 
 	/* The probe: how many pages fit before the host limit */
-	a11_set_pages(s);
-	if (a11_run(_metadata, s, &status) == A11_TOO_SLOW)
-		STUB_FAIL("probe: %s", s->err);
+	map_count_set_pages(s);
+	if (map_count_run(_metadata, s, &status) == RUN_TOO_SLOW)
+		STUB_FAIL(return, "probe: %s", s->err);
 	if (s->stage < ST_TOUCHING)
-		STUB_FAIL("set-up failed: %s", s->err);
+		STUB_FAIL(return, "set-up failed: %s", s->err);
 	if (s->stage == ST_DONE)
-		SKIP(return, "all %lu pages mapped: the host limit was not "
-		     "reached (raise STUB_MAP_PAGES)", s->pages);
+		SKIP(return,
+		     "all %lu pages mapped: the host limit was not reached (raise STUB_MAP_PAGES)",
+		     s->pages);
 	limit = s->progress;
 	if (limit <= MOVE_MARGIN)
-		STUB_FAIL("only %lu pages fit before the host limit", limit);
+		STUB_FAIL(return, "only %lu pages fit before the host limit", limit);
 
 	s->pages = limit - MOVE_MARGIN;
 	s->move = 1;
-	ret = a11_run(_metadata, s, &status);
-	if (ret == A11_TOO_SLOW)
-		STUB_FAIL("%s", s->err);
-	if (ret == A11_STALLED && s->stage == ST_MOVING)
-		STUB_VULNERABLE("wedged in an mremap() of %d pages %d host "
-				"mappings short of the limit", MOVE_PAGES,
+	ret = map_count_run(_metadata, s, &status);
+	if (ret == RUN_TOO_SLOW)
+		STUB_FAIL(return, "%s", s->err);
+	if (ret == RUN_STALLED && s->stage == ST_MOVING)
+		STUB_VULNERABLE(return,
+				"wedged in an mremap() of %d pages %d host mappings short of the limit",
+				MOVE_PAGES,
 				MOVE_MARGIN);
-	if (ret == A11_STALLED)
-		STUB_VULNERABLE("wedged at stage %d after %lu of %lu pages, "
-				"below the limit the probe found (%lu)",
+	if (ret == RUN_STALLED)
+		STUB_VULNERABLE(return,
+				"wedged at stage %d after %lu of %lu pages, below the limit the probe found (%lu)",
 				s->stage, s->progress, s->pages, limit);
 	switch (s->stage) {
 	case ST_STALE:
-		STUB_VULNERABLE("uid %d moved %d pages with mremap() %d host "
-				"mappings short of the limit, and still read "
-				"0x%02x at their old address: the munmap after "
-				"the failed part of the batch was dropped",
+		STUB_VULNERABLE(return,
+				"uid %d moved %d pages with mremap() %d host mappings short of the limit, and still read 0x%02x at their old address: the munmap after the failed part of the batch was dropped",
 				STUB_NOBODY, MOVE_PAGES, MOVE_MARGIN, s->seen);
 	case ST_MOVED:
-		TH_LOG("the child went on after the mremap(), %s, fault at "
-		       "%#lx (old address %#lx)",
+		TH_LOG("the child went on after the mremap(), %s, fault at %#lx (old address %#lx)",
 		       stub_status_str(status, buf, sizeof(buf)), s->fault,
 		       s->from);
 		if (WIFEXITED(status) && s->fault == s->from)
-			STUB_FAIL("the batch did not fail: is the host limit "
-				  "not %d mappings away?", MOVE_MARGIN);
-		STUB_VULNERABLE("uid %d moved %d pages with mremap() %d host "
-				"mappings short of the limit, went on after "
-				"the sync failed and then could not even take "
-				"the fault at the old address: its host "
-				"mappings no longer match its page table",
+			STUB_FAIL(return,
+				  "the batch did not fail: is the host limit not %d mappings away?",
+				  MOVE_MARGIN);
+		STUB_VULNERABLE(return,
+				"uid %d moved %d pages with mremap() %d host mappings short of the limit, went on after the sync failed and then could not even take the fault at the old address: its host mappings no longer match its page table",
 				STUB_NOBODY, MOVE_PAGES, MOVE_MARGIN);
 	case ST_MOVING:
-		if (!a11_killed_ok(_metadata, status))
-			STUB_FAIL("child died in an unexpected way");
+		if (!map_count_killed_ok(_metadata, status))
+			STUB_FAIL(return, "child died in an unexpected way");
 		TH_LOG("defended: killed in the mremap() whose batch failed");
 		return;
 	default:
-		STUB_FAIL("stopped at stage %d, after %lu of %lu pages: %s",
+		STUB_FAIL(return, "stopped at stage %d, after %lu of %lu pages: %s",
 			  s->stage, s->progress, s->pages, s->err);
 	}
 }

@@ -59,7 +59,7 @@ static inline void lat_victim(struct lat_shared *s, int ncpus)
 
 static struct lat_shared *lat_hog_shared;
 static ucontext_t lat_hog_frame;
-static unsigned char lat_hog_stack[65536] __attribute__((aligned(16)));
+static unsigned char lat_hog_stack[65536] __aligned(16);
 
 /* Run @fn with SIGALRM blocked (again), on a fresh stack; never returns */
 static inline void lat_hog_block_timer(void (*fn)(void))
@@ -109,21 +109,24 @@ static inline int lat_stop(pid_t hpid, int hog_dead, int *hstatus,
 
 /* Start the victim, let it settle and log the machine's own noise */
 #define LAT_START_VICTIM(s, ncpus, vpid) do {				\
+	struct lat_shared *__s = (s);					\
+	int __ncpus = (ncpus);						\
+	pid_t *__vpid = &(vpid);					\
 	unsigned long __end = stub_now_ms() + 5000;			\
 									\
-	ASSERT_EQ(0, lat_pin(1, ncpus));				\
+	ASSERT_EQ(0, lat_pin(1, __ncpus));				\
 	fflush(NULL);							\
-	vpid = fork();							\
-	ASSERT_GE(vpid, 0);						\
-	if (vpid == 0)							\
-		lat_victim(s, ncpus);					\
-	while (!(s)->victim_ready && stub_now_ms() < __end)		\
+	*__vpid = fork();						\
+	ASSERT_GE(*__vpid, 0);						\
+	if (*__vpid == 0)						\
+		lat_victim(__s, __ncpus);				\
+	while (!__s->victim_ready && stub_now_ms() < __end)		\
 		stub_sleep_ms(10);					\
-	ASSERT_TRUE((s)->victim_ready);					\
+	ASSERT_TRUE(__s->victim_ready);					\
 	stub_sleep_ms(200);						\
 	TH_LOG("worst wake-up delay before the hog: %lu ms",		\
-	       (s)->victim_worst_us / 1000);				\
-	__atomic_store_n(&(s)->victim_worst_us, 0, __ATOMIC_SEQ_CST);	\
+	       __s->victim_worst_us / 1000);				\
+	__atomic_store_n(&__s->victim_worst_us, 0, __ATOMIC_SEQ_CST);	\
 } while (0)
 
 /*

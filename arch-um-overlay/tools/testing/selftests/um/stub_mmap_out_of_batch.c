@@ -10,7 +10,7 @@
 
 enum { ST_START, ST_READY, ST_CALLING, ST_CALLED, ST_DONE };
 
-struct a4_result {
+struct out_of_batch_result {
 	int stage;
 	int guest_vma_before;	/* guest VMA at the target before the call */
 	int guest_vma_after;
@@ -23,7 +23,7 @@ struct a4_result {
 };
 
 FIXTURE(stub_mmap) {
-	struct a4_result *r;
+	struct out_of_batch_result *r;
 	void *guest_ro;		/* a guest page mapped read-only */
 };
 
@@ -45,16 +45,16 @@ FIXTURE_TEARDOWN(stub_mmap)
 	munmap(self->guest_ro, STUB_PAGE);
 }
 
-static const char a4_pattern[] = "out-of-batch host memory";
+static const char out_of_batch_pattern[] = "out-of-batch host memory";
 
 /*
  * Child: map one anonymous read/write page at @addr through the gadget,
  * then write and read it back with faults caught.
  */
-static __attribute__((noreturn)) void a4_attack(struct a4_result *r,
-						unsigned long addr)
+static __noreturn void out_of_batch_attack(struct out_of_batch_result *r,
+					   unsigned long addr)
 {
-	char back[sizeof(a4_pattern)];
+	char back[sizeof(out_of_batch_pattern)];
 	long ret;
 
 	stub_prefault(r, sizeof(*r));
@@ -76,12 +76,12 @@ static __attribute__((noreturn)) void a4_attack(struct a4_result *r,
 	r->stage = ST_CALLED;
 
 	if (ret == (long)addr) {
-		r->write_sig = stub_try_write(addr, a4_pattern,
-					      sizeof(a4_pattern));
+		r->write_sig = stub_try_write(addr, out_of_batch_pattern,
+					      sizeof(out_of_batch_pattern));
 		if (!r->write_sig) {
 			r->read_sig = stub_try_read(addr, back, sizeof(back));
 			r->readback_ok = !r->read_sig &&
-				!memcmp(back, a4_pattern, sizeof(back));
+				!memcmp(back, out_of_batch_pattern, sizeof(back));
 		}
 		if (r->guest_vma_before == 0)
 			stub_syscall2(SYS_munmap, addr, STUB_PAGE);
@@ -91,9 +91,13 @@ static __attribute__((noreturn)) void a4_attack(struct a4_result *r,
 	_exit(0);
 }
 
+/* Log formats, kept on one line so that they can be grepped for */
+#define VULNERABLE_FMT "VULNERABLE: hijacked mmap(%#lx, MAP_FIXED|MAP_ANONYMOUS) from uid %d returned %#lx; wrote and read back \"%s\" there (%s; guest VMA there: before %d, after %d)"
+#define DEFENDED_UNUSABLE_FMT "defended: mmap returned the address but the page is not usable (write sig %d, read sig %d)"
+
 /* Parent: judge what the child saw. */
-static void a4_judge(struct __test_metadata *_metadata, struct a4_result *r,
-		     pid_t pid, unsigned long addr, const char *what)
+static void out_of_batch_judge(struct __test_metadata *_metadata, struct out_of_batch_result *r,
+			       pid_t pid, unsigned long addr, const char *what)
 {
 	char buf[64];
 	int status;
@@ -109,10 +113,7 @@ static void a4_judge(struct __test_metadata *_metadata, struct a4_result *r,
 	ASSERT_GE(r->stage, ST_READY) TH_LOG("set-up failed: %s", r->err);
 
 	if (r->stage >= ST_CALLED && r->ret == (long)addr && r->readback_ok) {
-		TH_LOG("VULNERABLE: hijacked mmap(%#lx, MAP_FIXED|MAP_ANONYMOUS) "
-		       "from uid %d returned %#lx; wrote and read back \"%s\" "
-		       "there (%s; guest VMA there: before %d, after %d)",
-		       addr, STUB_NOBODY, r->ret, a4_pattern, what,
+		TH_LOG(VULNERABLE_FMT, addr, STUB_NOBODY, r->ret, out_of_batch_pattern, what,
 		       r->guest_vma_before, r->guest_vma_after);
 		ASSERT_TRUE(0);
 	}
@@ -121,9 +122,7 @@ static void a4_judge(struct __test_metadata *_metadata, struct a4_result *r,
 			TH_LOG("defended: hijacked mmap returned %ld (%s)",
 			       r->ret, strerror(-r->ret));
 		} else if (r->ret == (long)addr) {
-			TH_LOG("defended: mmap returned the address but the "
-			       "page is not usable (write sig %d, read sig %d)",
-			       r->write_sig, r->read_sig);
+			TH_LOG(DEFENDED_UNUSABLE_FMT, r->write_sig, r->read_sig);
 		} else {
 			TH_LOG("hijacked mmap returned unexpected %#lx",
 			       r->ret);
@@ -152,9 +151,9 @@ TEST_F_TIMEOUT(stub_mmap, anon_mmap_where_guest_has_no_vma_is_denied, 60)
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0)
-		a4_attack(self->r, addr);
-	a4_judge(_metadata, self->r, pid, addr,
-		 "the guest kernel has no VMA at that address");
+		out_of_batch_attack(self->r, addr);
+	out_of_batch_judge(_metadata, self->r, pid, addr,
+			   "the guest kernel has no VMA at that address");
 }
 
 /*
@@ -169,9 +168,9 @@ TEST_F_TIMEOUT(stub_mmap, anon_mmap_over_readonly_guest_page_is_denied, 60)
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0)
-		a4_attack(self->r, addr);
-	a4_judge(_metadata, self->r, pid, addr,
-		 "the guest maps that page read-only");
+		out_of_batch_attack(self->r, addr);
+	out_of_batch_judge(_metadata, self->r, pid, addr,
+			   "the guest maps that page read-only");
 }
 
 TEST_HARNESS_MAIN

@@ -33,6 +33,9 @@ static long call_mmap_over_data(struct stub_call *c, void *arg)
 			     MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 }
 
+/* Log formats, kept on one line so that they can be grepped for */
+#define VULNERABLE_STUCK_FMT "VULNERABLE: hijacked mmap over the stub data (%#lx) from uid %d returned %#lx and the process has been stuck in the kernel for 15 s"
+
 TEST_F_TIMEOUT(stub_replace, anon_mmap_over_stub_data_is_denied, 60)
 {
 	struct stub_call *c = self->c;
@@ -44,37 +47,33 @@ TEST_F_TIMEOUT(stub_replace, anon_mmap_over_stub_data_is_denied, 60)
 	ASSERT_GE(pid, 0);
 	if (!stub_wait_child(pid, 15000, &status)) {
 		if (c->stage >= STUB_ST_CALLED && c->ret == (long)stub.data)
-			TH_LOG("VULNERABLE: hijacked mmap over the stub data "
-			       "(%#lx) from uid %d returned %#lx and the "
-			       "process has been stuck in the kernel for 15 s",
-			       stub.data, STUB_NOBODY, c->ret);
+			TH_LOG(VULNERABLE_STUCK_FMT, stub.data, STUB_NOBODY, c->ret);
 		else
 			TH_LOG("child stuck for 15 s at stage %d (ret %#lx)",
 			       c->stage, c->ret);
 		if (!stub_kill_wait(pid, 5000, &status))
 			TH_LOG("the stuck process cannot even be killed");
-		STUB_FAIL("vCPU wedged by the hijacked mmap");
+		STUB_FAIL(return, "vCPU wedged by the hijacked mmap");
 	}
 	TH_LOG("child %s, stage %d, ret %#lx",
 	       stub_status_str(status, buf, sizeof(buf)), c->stage, c->ret);
 	if (c->stage < STUB_ST_CALLING)
-		STUB_FAIL("set-up failed: %s", c->err);
+		STUB_FAIL(return, "set-up failed: %s", c->err);
 	if (c->stage >= STUB_ST_CALLED) {
 		if (c->ret == (long)stub.data)
-			STUB_VULNERABLE("hijacked mmap over the stub data from "
-					"uid %d returned %#lx (the child then %s)",
+			STUB_VULNERABLE(return,
+					"hijacked mmap over the stub data from uid %d returned %#lx (the child then %s)",
 					STUB_NOBODY, c->ret, buf);
-		if (!STUB_IS_ERRNO(c->ret))
-			STUB_FAIL("mmap returned unexpected %#lx", c->ret);
+		if (!stub_is_errno(c->ret))
+			STUB_FAIL(return, "mmap returned unexpected %#lx", c->ret);
 		TH_LOG("defended: mmap returned %ld (%s)", c->ret,
 		       strerror(-c->ret));
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			STUB_FAIL("child did not exit cleanly after the "
-				  "refused mmap");
+			STUB_FAIL(return, "child did not exit cleanly after the refused mmap");
 		return;
 	}
 	if (!stub_defended_kill(status))
-		STUB_FAIL("child died during the mmap in an unexpected way");
+		STUB_FAIL(return, "child died during the mmap in an unexpected way");
 	TH_LOG("defended: the process was killed on the hijacked mmap");
 }
 

@@ -53,7 +53,7 @@ static void judge_munmap(struct __test_metadata *_metadata,
 
 	if (!stub_wait_child(pid, 20000, &status)) {
 		stub_kill_wait(pid, 5000, &status);
-		STUB_FAIL("child still alive 20 s after munmap of %s (stage %d)",
+		STUB_FAIL(return, "child still alive 20 s after munmap of %s (stage %d)",
 			  what, c->stage);
 	}
 	/* the SIGCHLD of the host process may be handled a little later */
@@ -63,28 +63,27 @@ static void judge_munmap(struct __test_metadata *_metadata,
 	       stub_status_str(status, buf, sizeof(buf)), c->stage,
 	       STUB_LOST_MSG, lost);
 	if (c->stage < STUB_ST_CALLING)
-		STUB_FAIL("set-up failed: %s", c->err);
+		STUB_FAIL(return, "set-up failed: %s", c->err);
 	if (c->stage >= STUB_ST_CALLED && c->ret == 0)
-		STUB_VULNERABLE("hijacked munmap of %s from uid %d returned 0; "
+		STUB_VULNERABLE(return, "hijacked munmap of %s from uid %d returned 0; "
 				"the child then %s (\"%s\" logged %d time(s))",
 				what, STUB_NOBODY, buf, STUB_LOST_MSG, lost);
 	if (c->stage < STUB_ST_CALLED && lost > 0)
-		STUB_VULNERABLE("hijacked munmap of %s from uid %d never "
-				"returned: the child %s and the kernel lost "
-				"its stub (\"%s\")", what, STUB_NOBODY, buf,
+		STUB_VULNERABLE(return,
+				"hijacked munmap of %s from uid %d never returned: the child %s and the kernel lost its stub (\"%s\")",
+				what, STUB_NOBODY, buf,
 				STUB_LOST_MSG);
 	if (c->stage >= STUB_ST_CALLED) {
-		if (!STUB_IS_ERRNO(c->ret))
-			STUB_FAIL("munmap returned unexpected %ld", c->ret);
+		if (!stub_is_errno(c->ret))
+			STUB_FAIL(return, "munmap returned unexpected %ld", c->ret);
 		TH_LOG("defended: munmap returned %ld (%s)", c->ret,
 		       strerror(-c->ret));
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			STUB_FAIL("child did not exit cleanly after the "
-				  "refused munmap");
+			STUB_FAIL(return, "child did not exit cleanly after the refused munmap");
 		return;
 	}
 	if (!stub_defended_kill(status))
-		STUB_FAIL("child died during munmap in an unexpected way");
+		STUB_FAIL(return, "child died during munmap in an unexpected way");
 	TH_LOG("defended: the process was killed on the hijacked munmap");
 }
 

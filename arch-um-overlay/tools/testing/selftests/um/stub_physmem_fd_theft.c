@@ -30,14 +30,17 @@
 #define HEX_LEN		32
 
 /* The secret is TAG followed by HEX_LEN lowercase hex digits. */
-static const char a1_tag[] = "stub-a1-secret:";
+static const char secret_tag[] = "stub-physmem-secret:";
 
-struct a1_result {
+struct theft_result {
 	int stage;
 	int open_errno;		/* opening the secret file directly */
 	int attempts;
-	int answered;		/* fakes after which the futex word read
-				 * "in child" again (the monitor resumed) */
+	/*
+	 * fakes after which the futex word read "in child" again (the
+	 * monitor resumed)
+	 */
+	int answered;
 	int fd;			/* host fd received, -1 if none */
 	int fd_attempt;
 	long recv_ret;
@@ -45,14 +48,14 @@ struct a1_result {
 	unsigned long map_size;
 	int ncand;
 	unsigned long cand_off[MAX_CANDS];
-	char cand[MAX_CANDS][sizeof(a1_tag) + HEX_LEN];
+	char cand[MAX_CANDS][sizeof(secret_tag) + HEX_LEN];
 	char err[128];
 };
 
 enum { ST_START, ST_FAKING, ST_SCANNING, ST_DONE };
 
 FIXTURE(stub_physmem) {
-	struct a1_result *r;
+	struct theft_result *r;
 	char path[64];
 };
 
@@ -102,13 +105,13 @@ static int is_hex(const char *p, int n)
 	return 1;
 }
 
-static void scan(struct a1_result *r, const char *mem, unsigned long size)
+static void scan(struct theft_result *r, const char *mem, unsigned long size)
 {
-	size_t tl = sizeof(a1_tag) - 1;
+	size_t tl = sizeof(secret_tag) - 1;
 	const char *p = mem, *end = mem + size;
 
 	while (r->ncand < MAX_CANDS &&
-	       (p = memmem(p, end - p, a1_tag, tl))) {
+	       (p = memmem(p, end - p, secret_tag, tl))) {
 		if (p + tl + HEX_LEN <= end && is_hex(p + tl, HEX_LEN)) {
 			memcpy(r->cand[r->ncand], p, tl + HEX_LEN);
 			r->cand[r->ncand][tl + HEX_LEN] = 0;
@@ -131,7 +134,7 @@ static struct {
 } rx;
 
 /* One try: fake clock_gettime(@ts), grab an fd from fd 0 if one comes. */
-static int steal_once(struct a1_result *r, struct timespec *ts)
+static int steal_once(struct theft_result *r, struct timespec *ts)
 {
 	unsigned long end;
 	struct cmsghdr *cm;
@@ -179,7 +182,7 @@ static int steal_once(struct a1_result *r, struct timespec *ts)
 	return fd;
 }
 
-static void a1_child(struct a1_result *r, const char *path, int go_fd)
+static void theft_child(struct theft_result *r, const char *path, int go_fd)
 {
 	char *fresh;
 	char c;
@@ -213,8 +216,7 @@ static void a1_child(struct a1_result *r, const char *path, int go_fd)
 		r->attempts = i + 1;
 		if (fd == -2) {
 			snprintf(r->err, sizeof(r->err),
-				 "stub_data offsets out of range: not the "
-				 "unpatched layout, nothing to fake");
+				 "stub_data offsets out of range: not the unpatched layout, nothing to fake");
 			fd = -1;
 			break;
 		}
@@ -238,17 +240,20 @@ static void a1_child(struct a1_result *r, const char *path, int go_fd)
 	_exit(0);
 }
 
+/* Log formats, kept on one line so that they can be grepped for */
+#define ATTACKER_STATE_FMT "attacker %s, stage %d: %d attempt(s), %d answered, fd %d, last recvmsg %ld, open(secret) errno %d"
+
 TEST_F_TIMEOUT(stub_physmem, physmem_fd_cannot_be_stolen, 100)
 {
-	struct a1_result *r = self->r;
-	char secret[sizeof(a1_tag) + HEX_LEN + 1];
+	struct theft_result *r = self->r;
+	char secret[sizeof(secret_tag) + HEX_LEN + 1];
 	unsigned char rnd[HEX_LEN / 2];
 	int go[2], fd, i, status, found = -1;
 	char buf[64];
 	pid_t pid;
 
 	/* The file exists before the fork, the secret only after it. */
-	snprintf(self->path, sizeof(self->path), "/tmp/stub-a1.XXXXXX");
+	snprintf(self->path, sizeof(self->path), "/tmp/stub-physmem.XXXXXX");
 	fd = mkstemp(self->path);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, fchmod(fd, 0600));
@@ -258,7 +263,7 @@ TEST_F_TIMEOUT(stub_physmem, physmem_fd_cannot_be_stolen, 100)
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		close(go[1]);
-		a1_child(r, self->path, go[0]);
+		theft_child(r, self->path, go[0]);
 	}
 	close(go[0]);
 
@@ -269,9 +274,9 @@ TEST_F_TIMEOUT(stub_physmem, physmem_fd_cannot_be_stolen, 100)
 		ASSERT_EQ((ssize_t)sizeof(rnd), read(rfd, rnd, sizeof(rnd)));
 		close(rfd);
 	}
-	snprintf(secret, sizeof(secret), "%s", a1_tag);
+	snprintf(secret, sizeof(secret), "%s", secret_tag);
 	for (i = 0; i < (int)sizeof(rnd); i++)
-		snprintf(secret + sizeof(a1_tag) - 1 + 2 * i, 3, "%02x", rnd[i]);
+		snprintf(secret + sizeof(secret_tag) - 1 + 2 * i, 3, "%02x", rnd[i]);
 	ASSERT_EQ((ssize_t)strlen(secret), write(fd, secret, strlen(secret)));
 	close(fd);
 	ASSERT_EQ(1, write(go[1], "g", 1));
@@ -279,34 +284,29 @@ TEST_F_TIMEOUT(stub_physmem, physmem_fd_cannot_be_stolen, 100)
 
 	if (!stub_wait_child(pid, 80000, &status)) {
 		stub_kill_wait(pid, 5000, &status);
-		STUB_FAIL("attacker still running after 80 s (stage %d, "
-			  "attempt %d)", r->stage, r->attempts);
+		STUB_FAIL(return,
+			  "attacker still running after 80 s (stage %d, attempt %d)",
+			  r->stage, r->attempts);
 	}
-	TH_LOG("attacker %s, stage %d: %d attempt(s), %d answered, fd %d, "
-	       "last recvmsg %ld, open(secret) errno %d",
-	       stub_status_str(status, buf, sizeof(buf)), r->stage,
-	       r->attempts, r->answered, r->fd, r->recv_ret, r->open_errno);
+	TH_LOG(ATTACKER_STATE_FMT, stub_status_str(status, buf, sizeof(buf)), r->stage, r->attempts,
+	       r->answered, r->fd, r->recv_ret, r->open_errno);
 	if (r->stage < ST_FAKING)
-		STUB_FAIL("set-up failed: %s", r->err);
+		STUB_FAIL(return, "set-up failed: %s", r->err);
 	if (r->err[0])
 		TH_LOG("%s", r->err);
 	for (i = 0; i < r->ncand; i++)
 		if (!strcmp(r->cand[i], secret))
 			found = i;
 	if (found >= 0)
-		STUB_VULNERABLE("uid %d stole host fd %d (physmem) with a "
-				"faked trap + recvmsg on attempt %d, mapped "
-				"%lu MiB of it and found root's secret \"%s\" "
-				"from %s (mode 0600, open() gave errno %d) at "
-				"physmem offset %#lx",
+		STUB_VULNERABLE(return,
+				"uid %d stole host fd %d (physmem) with a faked trap + recvmsg on attempt %d, mapped %lu MiB of it and found root's secret \"%s\" from %s (mode 0600, open() gave errno %d) at physmem offset %#lx",
 				STUB_NOBODY, r->fd, r->fd_attempt,
 				r->map_size >> 20, r->cand[found], self->path,
 				r->open_errno, r->cand_off[found]);
 	if (r->fd >= 0)
-		STUB_VULNERABLE("uid %d received host fd %d over the stub "
-				"socket after a faked trap (mmap of it "
-				"returned %#lx, %d candidate(s), secret not "
-				"found)", STUB_NOBODY, r->fd, r->map_ret,
+		STUB_VULNERABLE(return,
+				"uid %d received host fd %d over the stub socket after a faked trap (mmap of it returned %#lx, %d candidate(s), secret not found)",
+				STUB_NOBODY, r->fd, r->map_ret,
 				r->ncand);
 	if (r->stage == ST_DONE) {
 		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -314,7 +314,7 @@ TEST_F_TIMEOUT(stub_physmem, physmem_fd_cannot_be_stolen, 100)
 		return;
 	}
 	if (!stub_defended_kill(status))
-		STUB_FAIL("attacker died in an unexpected way");
+		STUB_FAIL(return, "attacker died in an unexpected way");
 	TH_LOG("defended: the attacker was killed");
 }
 

@@ -36,19 +36,22 @@ FIXTURE_TEARDOWN(stub_flag)
  */
 static long set_flag_and_syscall(struct stub_call *c, void *arg)
 {
-	volatile struct unpatched_stub_data *d = stub_data();
+	struct unpatched_stub_data *d = stub_data();
 	int fd = *(int *)arg, i;
 
 	for (i = 0; i < ROUNDS; i++) {
-		d->restart_wait = 1;
+		WRITE_ONCE(d->restart_wait, 1);
 		if (write(fd, "x", 1) != 1)
 			return -1000 - i;
 		c->aux[0] = i + 1;
 	}
-	c->aux[1] = d->restart_wait;
-	d->restart_wait = 0;
+	c->aux[1] = READ_ONCE(d->restart_wait);
+	WRITE_ONCE(d->restart_wait, 0);
 	return syscall(SYS_getppid);
 }
+
+/* Log formats, kept on one line so that they can be grepped for */
+#define CHILD_STATE_FMT "child %s, stage %d, %ld write(s) done, %zd byte(s) in the pipe, getppid %ld, flag afterwards %ld"
 
 TEST_F_TIMEOUT(stub_flag, restart_wait_set_by_guest_is_harmless, 60)
 {
@@ -64,33 +67,34 @@ TEST_F_TIMEOUT(stub_flag, restart_wait_set_by_guest_is_harmless, 60)
 	close(p[1]);
 	if (!stub_wait_child(pid, 20000, &status)) {
 		stub_kill_wait(pid, 5000, &status);
-		STUB_FAIL("child still alive 20 s after setting restart_wait "
-			  "(stage %d)", c->stage);
+		STUB_FAIL(return,
+			  "child still alive 20 s after setting restart_wait (stage %d)",
+			  c->stage);
 	}
 	n = read(p[0], bytes, sizeof(bytes));
 	close(p[0]);
-	TH_LOG("child %s, stage %d, %ld write(s) done, %zd byte(s) in the "
-	       "pipe, getppid %ld, flag afterwards %ld",
-	       stub_status_str(status, buf, sizeof(buf)), c->stage, c->aux[0],
-	       n, c->ret, c->aux[1]);
+	TH_LOG(CHILD_STATE_FMT, stub_status_str(status, buf, sizeof(buf)), c->stage, c->aux[0], n,
+	       c->ret, c->aux[1]);
 	if (c->stage < STUB_ST_CALLING)
-		STUB_FAIL("set-up failed: %s", c->err);
+		STUB_FAIL(return, "set-up failed: %s", c->err);
 	if (n > c->aux[0])
-		STUB_FAIL("restart_wait made the kernel run a write() twice: "
-			  "%zd bytes for %ld writes", n, c->aux[0]);
+		STUB_FAIL(return,
+			  "restart_wait made the kernel run a write() twice: %zd bytes for %ld writes",
+			  n, c->aux[0]);
 	if (c->stage >= STUB_ST_CALLED) {
 		/* the kernel survived; the syscalls must have worked */
 		if (c->ret != getpid() || n != ROUNDS)
-			STUB_FAIL("syscalls misbehaved: getppid %ld (want %d), "
-				  "%zd bytes written (want %d)", c->ret,
+			STUB_FAIL(return,
+				  "syscalls misbehaved: getppid %ld (want %d), %zd bytes written (want %d)",
+				  c->ret,
 				  getpid(), n, ROUNDS);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			STUB_FAIL("child did not exit cleanly");
+			STUB_FAIL(return, "child did not exit cleanly");
 		TH_LOG("defended: restart_wait set by the guest had no effect");
 		return;
 	}
 	if (!stub_defended_kill(status))
-		STUB_FAIL("child died in an unexpected way");
+		STUB_FAIL(return, "child died in an unexpected way");
 	TH_LOG("defended: the process was killed");
 }
 

@@ -23,7 +23,7 @@
 #define KILL_BOUND_MS	2000	/* the kernel's 100 ms, its polls, slack */
 #define GIVE_UP_S	30
 
-struct a5_shared {
+struct blocked_timer_shared {
 	unsigned long hog_count;
 	unsigned long hog_tsc;	/* TSC when the hog started spinning */
 	unsigned long victim_count;
@@ -32,7 +32,7 @@ struct a5_shared {
 };
 
 FIXTURE(stub_timer) {
-	struct a5_shared *s;
+	struct blocked_timer_shared *s;
 	int ncpus;
 };
 
@@ -50,21 +50,21 @@ FIXTURE_TEARDOWN(stub_timer)
 	munmap(self->s, sizeof(*self->s));
 }
 
-static struct a5_shared *hog_shared;
+static struct blocked_timer_shared *hog_shared;
 static ucontext_t hog_frame;
-static unsigned char hog_stack[65536] __attribute__((aligned(16)));
+static unsigned char hog_stack[65536] __aligned(16);
 
 /* Runs after the crafted rt_sigreturn: SIGALRM blocked, never traps. */
 static void hog_spin(void)
 {
-	volatile unsigned long *count = &hog_shared->hog_count;
+	unsigned long *count = &hog_shared->hog_count;
 
 	__atomic_store_n(&hog_shared->hog_tsc, stub_rdtsc(), __ATOMIC_SEQ_CST);
 	for (;;)
-		(*count)++;
+		WRITE_ONCE(*count, READ_ONCE(*count) + 1);
 }
 
-static void hog(struct a5_shared *s, int ncpus)
+static void hog(struct blocked_timer_shared *s, int ncpus)
 {
 	stub_prefault(s, sizeof(*s));
 	if (lat_pin(0, ncpus) || stub_drop_privs()) {
@@ -76,7 +76,7 @@ static void hog(struct a5_shared *s, int ncpus)
 				    sizeof(hog_stack), &s->hog_ready);
 }
 
-static void victim(struct a5_shared *s, int ncpus)
+static void victim(struct blocked_timer_shared *s, int ncpus)
 {
 	stub_prefault(s, sizeof(*s));
 	if (lat_pin(0, ncpus))
@@ -89,7 +89,7 @@ static void victim(struct a5_shared *s, int ncpus)
 
 TEST_F_TIMEOUT(stub_timer, timer_blocking_hog_is_killed, 90)
 {
-	struct a5_shared *s = self->s;
+	struct blocked_timer_shared *s = self->s;
 	unsigned long start, end, killed_after = 0, v0, v1, h0, h1;
 	pid_t vpid, hpid;
 	int status, dead = 0;
@@ -119,13 +119,13 @@ TEST_F_TIMEOUT(stub_timer, timer_blocking_hog_is_killed, 90)
 		waitpid(vpid, NULL, 0);
 		if (!dead) {
 			stub_kill_wait(hpid, 5000, &status);
-			STUB_FAIL("the hog never started (ready %d): %s",
+			STUB_FAIL(return, "the hog never started (ready %d): %s",
 				  s->hog_ready, s->err);
 		}
 		TH_LOG("hog %s before spinning",
 		       stub_status_str(status, buf, sizeof(buf)));
 		if (!s->hog_ready || !stub_defended_kill(status))
-			STUB_FAIL("hog failed to set up: %s", s->err);
+			STUB_FAIL(return, "hog failed to set up: %s", s->err);
 		TH_LOG("defended: the crafted rt_sigreturn was refused");
 		return;
 	}
@@ -151,32 +151,30 @@ TEST_F_TIMEOUT(stub_timer, timer_blocking_hog_is_killed, 90)
 		h1 = s->hog_count;
 		kill(hpid, SIGKILL);
 		kill(vpid, SIGKILL);
-		STUB_VULNERABLE("uid %d blocked SIGALRM with a crafted "
-				"rt_sigreturn: after %d s the hog is alive and "
-				"still spinning (+%lu in 2 s) while a process "
-				"on its vCPU made %lu steps in 2 s (%d vCPUs)",
+		STUB_VULNERABLE(return,
+				"uid %d blocked SIGALRM with a crafted rt_sigreturn: after %d s the hog is alive and still spinning (+%lu in 2 s) while a process on its vCPU made %lu steps in 2 s (%d vCPUs)",
 				STUB_NOBODY, GIVE_UP_S, h1 - h0, v1 - v0,
 				self->ncpus);
 	}
 	TH_LOG("hog %s, at most %lu ms after it started spinning",
 	       stub_status_str(status, buf, sizeof(buf)), killed_after);
 	if (!stub_defended_kill(status))
-		STUB_FAIL("the hog ended in an unexpected way");
+		STUB_FAIL(return, "the hog ended in an unexpected way");
 	v0 = s->victim_count;
 	stub_sleep_ms(1000);
 	v1 = s->victim_count;
 	kill(vpid, SIGKILL);
 	ASSERT_TRUE(stub_wait_child(vpid, 5000, &status));
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
-		STUB_FAIL("the victim ended before it was killed: %s",
+		STUB_FAIL(return, "the victim ended before it was killed: %s",
 			  stub_status_str(status, buf, sizeof(buf)));
 	if (v1 == v0)
-		STUB_FAIL("the victim did not run after the hog was killed");
+		STUB_FAIL(return, "the victim did not run after the hog was killed");
 	if (killed_after > KILL_BOUND_MS)
-		STUB_FAIL("the hog was killed only after %lu ms (bound %d ms)",
+		STUB_FAIL(return, "the hog was killed only after %lu ms (bound %d ms)",
 			  killed_after, KILL_BOUND_MS);
-	TH_LOG("defended: hog killed after %lu ms, the victim kept running "
-	       "(+%lu in 1 s)", killed_after, v1 - v0);
+	TH_LOG("defended: hog killed after %lu ms, the victim kept running (+%lu in 1 s)",
+	       killed_after, v1 - v0);
 }
 
 TEST_HARNESS_MAIN

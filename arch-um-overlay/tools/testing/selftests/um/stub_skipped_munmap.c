@@ -23,10 +23,10 @@
 #define CHILDREN	3
 #define FILL_MB		64
 
-static const char a7_mine[] = "stub-a7: the attacker's own page";
-static const char a7_root[] = "stub-a7: root's data, not yours!";
+static const char own_page_text[] = "skipped: the attacker's own page";
+static const char root_page_text[] = "skipped: root's data, not yours!";
 
-struct a7_shared {
+struct skipped_munmap_shared {
 	int stage;
 	int attempts;
 	int answered;		/* the futex word read "in child" again */
@@ -47,7 +47,7 @@ struct a7_shared {
 enum { ST_START, ST_ATTACK, ST_DONE };
 
 FIXTURE(stub_munmap_skip) {
-	struct a7_shared *s;
+	struct skipped_munmap_shared *s;
 };
 
 FIXTURE_SETUP(stub_munmap_skip)
@@ -63,7 +63,7 @@ FIXTURE_TEARDOWN(stub_munmap_skip)
 	munmap(self->s, sizeof(*self->s));
 }
 
-static void a7_child(struct a7_shared *s)
+static void skipped_munmap_child(struct skipped_munmap_shared *s)
 {
 	unsigned long page = 0;
 	char *p;
@@ -84,14 +84,14 @@ static void a7_child(struct a7_shared *s)
 			_exit(1);
 		}
 		page = (unsigned long)p;
-		memcpy(p, a7_mine, sizeof(a7_mine));
+		memcpy(p, own_page_text, sizeof(own_page_text));
 		stub_prefault_stack(65536);
 		s->attempts = i + 1;
 
 		syscall(SYS_getppid);		/* a fresh trap frame */
 		if (stub_fake_syscall(SYS_munmap, page, STUB_PAGE, 0) < 0) {
-			snprintf(s->err, sizeof(s->err), "stub_data is not "
-				 "laid out as on the unpatched base");
+			snprintf(s->err, sizeof(s->err),
+				 "stub_data is not laid out as on the unpatched base");
 			break;
 		}
 		/* the monitor unmaps, queues the host munmap, resumes "us" */
@@ -102,15 +102,15 @@ static void a7_child(struct a7_shared *s)
 		/* look before anything else can take the frame */
 		s->read_sig = stub_try_read(page, s->first, sizeof(s->first));
 		s->still_mine = !s->read_sig &&
-				!memcmp(s->first, a7_mine, sizeof(a7_mine));
+				!memcmp(s->first, own_page_text, sizeof(own_page_text));
 		/* let root allocate (and likely reuse the frame), look again */
 		__atomic_store_n(&s->fill_req, i + 1, __ATOMIC_SEQ_CST);
 		while (__atomic_load_n(&s->fill_ack, __ATOMIC_SEQ_CST) != i + 1)
 			stub_sleep_ms(5);
 		if (!s->read_sig &&
 		    !stub_try_read(page, s->second, sizeof(s->second))) {
-			s->saw_root = !memcmp(s->second, a7_root,
-					      sizeof(a7_root));
+			s->saw_root = !memcmp(s->second, root_page_text,
+					      sizeof(root_page_text));
 			s->changed = memcmp(s->second, s->first,
 					    sizeof(s->first)) != 0;
 		}
@@ -136,7 +136,7 @@ static char *fill_as_root(void)
 	if (m == MAP_FAILED)
 		return NULL;
 	for (i = 0; i < len; i += STUB_PAGE)
-		memcpy(m + i, a7_root, sizeof(a7_root));
+		memcpy(m + i, root_page_text, sizeof(root_page_text));
 	return m;	/* kept until the child has looked */
 }
 
@@ -144,7 +144,7 @@ static char *fill_as_root(void)
  * Run one attacker child and serve its fill requests.  Returns 1 once it
  * has ended (@status set), 0 if it is still alive after the deadline.
  */
-static int a7_run_child(struct a7_shared *s, int *status)
+static int skipped_munmap_run_child(struct skipped_munmap_shared *s, int *status)
 {
 	unsigned long end = stub_now_ms() + 60000;
 	char *fill;
@@ -156,7 +156,7 @@ static int a7_run_child(struct a7_shared *s, int *status)
 	if (pid < 0)
 		return -1;
 	if (pid == 0)
-		a7_child(s);
+		skipped_munmap_child(s);
 
 	while (stub_now_ms() < end) {
 		int req = __atomic_load_n(&s->fill_req, __ATOMIC_SEQ_CST);
@@ -181,6 +181,9 @@ static int a7_run_child(struct a7_shared *s, int *status)
 	return 0;
 }
 
+/* Log formats, kept on one line so that they can be grepped for */
+#define ATTACKER_STATE_FMT "attacker %d %s, stage %d, %d attempt(s), answered %d, guest VMA after %d, read fault %d"
+
 /*
  * A child that dies or whose faked report goes unserved proves nothing on
  * its own: a host signal or a late answer can spoil one attempt on any
@@ -189,44 +192,40 @@ static int a7_run_child(struct a7_shared *s, int *status)
  */
 TEST_F_TIMEOUT(stub_munmap_skip, freed_frame_stays_unmapped, 300)
 {
-	struct a7_shared *s = self->s;
+	struct skipped_munmap_shared *s = self->s;
 	char buf[64], text[sizeof(s->second) + 1];
 	int status = 0, i, child;
 
 	for (child = 1; child <= CHILDREN; child++) {
-		i = a7_run_child(s, &status);
+		i = skipped_munmap_run_child(s, &status);
 		ASSERT_LE(0, i) TH_LOG("fork failed");
 		if (!i)
-			STUB_FAIL("attacker %d still alive (stage %d, attempt %d)",
+			STUB_FAIL(return, "attacker %d still alive (stage %d, attempt %d)",
 				  child, s->stage, s->attempts);
-		TH_LOG("attacker %d %s, stage %d, %d attempt(s), answered %d, "
-		       "guest VMA after %d, read fault %d", child,
-		       stub_status_str(status, buf, sizeof(buf)), s->stage,
-		       s->attempts, s->answered, s->vma_after, s->read_sig);
+		TH_LOG(ATTACKER_STATE_FMT, child, stub_status_str(status, buf, sizeof(buf)),
+		       s->stage, s->attempts, s->answered, s->vma_after, s->read_sig);
 		if (s->stage < ST_ATTACK)
-			STUB_FAIL("set-up failed: %s", s->err);
+			STUB_FAIL(return, "set-up failed: %s", s->err);
 		if (s->err[0])
 			TH_LOG("%s", s->err);
 		if (s->vma_after == 0 && !s->read_sig)
 			break;
 		if (s->stage != ST_DONE && !stub_defended_kill(status))
-			STUB_FAIL("attacker died in an unexpected way");
+			STUB_FAIL(return, "attacker died in an unexpected way");
 	}
 	if (child <= CHILDREN) {
 		for (i = 0; i < (int)sizeof(s->second); i++)
 			text[i] = s->second[i] >= 32 && s->second[i] < 127 ?
 				  s->second[i] : '.';
 		text[i] = 0;
-		STUB_VULNERABLE("uid %d faked a munmap(%#lx) trap and skipped "
-				"the host munmap: the guest has no VMA there "
-				"but the freed frame is still mapped (%s); "
+		STUB_VULNERABLE(return,
+				"uid %d faked a munmap(%#lx) trap and skipped the host munmap: the guest has no VMA there but the freed frame is still mapped (%s); "
 				"after root allocated %d MiB it reads \"%s\"%s",
 				STUB_NOBODY, s->page,
 				s->still_mine ? "own data still there" :
 						"content already changed",
 				FILL_MB, text,
-				s->saw_root ? ": root's data through a "
-					      "freed frame" :
+				s->saw_root ? ": root's data through a freed frame" :
 				s->changed ? ": the frame was reused" : "");
 	}
 	if (s->stage == ST_DONE) {

@@ -29,15 +29,16 @@
 static const unsigned char thread_mmap[] = { 0xb8, 0x09, 0, 0, 0, 0x0f, 0x05 };
 
 static sigjmp_buf gadget_jmp;
-static volatile long gadget_rax;
-static volatile int gadget_sig;
+/* Set by gadget_handler(): READ_ONCE()/WRITE_ONCE() only. */
+static long gadget_rax;
+static int gadget_sig;
 
 static void gadget_handler(int sig, siginfo_t *info, void *p)
 {
 	ucontext_t *uc = p;
 
-	gadget_sig = sig;
-	gadget_rax = uc->uc_mcontext.gregs[REG_RAX];
+	WRITE_ONCE(gadget_sig, sig);
+	WRITE_ONCE(gadget_rax, uc->uc_mcontext.gregs[REG_RAX]);
 	siglongjmp(gadget_jmp, 1);
 }
 
@@ -63,7 +64,7 @@ static long jump_to_thread_mmap(unsigned long insn, unsigned long addr)
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGILL, &sa, NULL);
 	if (sigsetjmp(gadget_jmp, 1))
-		return gadget_rax;
+		return READ_ONCE(gadget_rax);
 
 	__asm__ volatile("mov %[addr], %%rdi\n\t"
 			 "mov %[len], %%rsi\n\t"
@@ -98,11 +99,11 @@ static long call_thread_mmap(struct stub_call *c, void *arg)
 				    PROT_READ | PROT_WRITE,
 				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
 				    -1, 0);
-	c->aux[0] = gadget_sig;
+	c->aux[0] = READ_ONCE(gadget_sig);
 	if (ret == (long)GADGET_ADDR) {
 		/* usable host memory the guest never mapped? */
-		*(volatile long *)GADGET_ADDR = 0x5ec5ec;
-		c->aux[1] = *(volatile long *)GADGET_ADDR == 0x5ec5ec;
+		WRITE_ONCE(*(long *)GADGET_ADDR, 0x5ec5ec);
+		c->aux[1] = READ_ONCE(*(long *)GADGET_ADDR) == 0x5ec5ec;
 	}
 	return ret;
 }
@@ -150,29 +151,29 @@ TEST_F_TIMEOUT(stub_thread, mmap_through_the_syscall_thread_code_kills, 60)
 	ASSERT_GE(pid, 0);
 	if (!stub_wait_child(pid, 20000, &status)) {
 		stub_kill_wait(pid, 5000, &status);
-		STUB_FAIL("child still running 20 s after the jump (stage %d)",
+		STUB_FAIL(return, "child still running 20 s after the jump (stage %d)",
 			  c->stage);
 	}
 	TH_LOG("child %s at stage %d, ret %#lx, signal %ld",
 	       stub_status_str(status, buf, sizeof(buf)), c->stage, c->ret,
 	       c->aux[0]);
 	if (c->stage < STUB_ST_CALLING)
-		STUB_FAIL("set-up failed: %s", c->err);
+		STUB_FAIL(return, "set-up failed: %s", c->err);
 	if (c->stage >= STUB_ST_CALLED && c->ret == (long)GADGET_ADDR &&
 	    c->aux[1])
-		STUB_VULNERABLE("mmap(%#lx, MAP_ANONYMOUS) from uid %d through "
-				"%s returned the address and the page is "
-				"usable", GADGET_ADDR, STUB_NOBODY,
+		STUB_VULNERABLE(return,
+				"mmap(%#lx, MAP_ANONYMOUS) from uid %d through %s returned the address and the page is usable",
+				GADGET_ADDR, STUB_NOBODY,
 				insn ? "the syscall thread's code" :
 				       "the gadget");
 	if (c->stage >= STUB_ST_CALLED) {
-		if (!STUB_IS_ERRNO(c->ret))
-			STUB_FAIL("the hijacked mmap returned %#lx", c->ret);
+		if (!stub_is_errno(c->ret))
+			STUB_FAIL(return, "the hijacked mmap returned %#lx", c->ret);
 		TH_LOG("defended: the hijacked mmap returned %ld", c->ret);
 		return;
 	}
 	if (!stub_defended_kill(status))
-		STUB_FAIL("child died in an unexpected way");
+		STUB_FAIL(return, "child died in an unexpected way");
 	TH_LOG("defended: the process was killed on the hijacked mmap");
 }
 
@@ -188,22 +189,23 @@ TEST_F_TIMEOUT(stub_thread, batch_page_is_read_only, 60)
 	ASSERT_GE(pid, 0);
 	if (!stub_wait_child(pid, 20000, &status)) {
 		stub_kill_wait(pid, 5000, &status);
-		STUB_FAIL("child still running 20 s after the write (stage %d)",
+		STUB_FAIL(return, "child still running 20 s after the write (stage %d)",
 			  c->stage);
 	}
 	TH_LOG("child %s at stage %d, write result %ld",
 	       stub_status_str(status, buf, sizeof(buf)), c->stage, c->ret);
 	if (c->stage < STUB_ST_CALLING)
-		STUB_FAIL("set-up failed: %s", c->err);
+		STUB_FAIL(return, "set-up failed: %s", c->err);
 	if (c->stage >= STUB_ST_CALLED && c->ret == 0)
-		STUB_VULNERABLE("uid %d wrote a call into the stub's batch "
-				"page", STUB_NOBODY);
+		STUB_VULNERABLE(return,
+				"uid %d wrote a call into the stub's batch page",
+				STUB_NOBODY);
 	if (c->stage >= STUB_ST_CALLED) {
 		TH_LOG("defended: the write faulted (%ld)", c->ret);
 		return;
 	}
 	if (!stub_defended_kill(status))
-		STUB_FAIL("child died in an unexpected way");
+		STUB_FAIL(return, "child died in an unexpected way");
 	TH_LOG("defended: the process was killed on the write");
 }
 

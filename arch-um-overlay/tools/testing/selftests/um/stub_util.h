@@ -18,6 +18,7 @@
 #ifndef STUB_UTIL_H
 #define STUB_UTIL_H
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -38,6 +39,8 @@
 #include <sys/ucontext.h>
 #include <sys/wait.h>
 #include <linux/futex.h>
+/* READ_ONCE(), WRITE_ONCE(), __aligned() etc. from tools/include */
+#include <linux/compiler.h>
 
 /* Harness diagnostics go to stdout, so the TAP stream is complete. */
 #define TH_LOG_STREAM stdout
@@ -127,7 +130,7 @@ struct unpatched_stub_data {
 	struct unpatched_stub_syscall
 		syscall_data[(STUB_PAGE - 128) /
 			     sizeof(struct unpatched_stub_syscall)]
-		__attribute__((aligned(16)));
+		__aligned(16);
 	short restart_wait;
 	unsigned int futex;
 	int signal;
@@ -138,18 +141,18 @@ struct unpatched_stub_data {
 		unsigned long fs_base;
 		unsigned long gs_base;
 	} arch_data;
-	unsigned char sigstack[STUB_PAGE] __attribute__((aligned(4096)));
+	unsigned char sigstack[STUB_PAGE] __aligned(4096);
 };
 
-_Static_assert(sizeof(struct unpatched_stub_syscall) == 40, "stub_syscall");
-_Static_assert(offsetof(struct unpatched_stub_data, syscall_data) == 16, "syscall_data");
-_Static_assert(offsetof(struct unpatched_stub_data, restart_wait) == 3976, "restart_wait");
-_Static_assert(offsetof(struct unpatched_stub_data, futex) == 3980, "futex");
-_Static_assert(offsetof(struct unpatched_stub_data, signal) == 3984, "signal");
-_Static_assert(offsetof(struct unpatched_stub_data, si_offset) == 3988, "si_offset");
-_Static_assert(offsetof(struct unpatched_stub_data, mctx_offset) == 3990, "mctx_offset");
-_Static_assert(offsetof(struct unpatched_stub_data, sigstack) == 4096, "sigstack");
-_Static_assert(sizeof(struct unpatched_stub_data) == 2 * STUB_PAGE, "size");
+static_assert(sizeof(struct unpatched_stub_syscall) == 40, "stub_syscall");
+static_assert(offsetof(struct unpatched_stub_data, syscall_data) == 16, "syscall_data");
+static_assert(offsetof(struct unpatched_stub_data, restart_wait) == 3976, "restart_wait");
+static_assert(offsetof(struct unpatched_stub_data, futex) == 3980, "futex");
+static_assert(offsetof(struct unpatched_stub_data, signal) == 3984, "signal");
+static_assert(offsetof(struct unpatched_stub_data, si_offset) == 3988, "si_offset");
+static_assert(offsetof(struct unpatched_stub_data, mctx_offset) == 3990, "mctx_offset");
+static_assert(offsetof(struct unpatched_stub_data, sigstack) == 4096, "sigstack");
+static_assert(sizeof(struct unpatched_stub_data) == 2 * STUB_PAGE, "size");
 
 /* Where the stub is in this process; filled in by stub_locate(). */
 struct stub_loc {
@@ -161,19 +164,25 @@ struct stub_loc {
 
 static struct stub_loc stub;
 
-static inline volatile struct unpatched_stub_data *stub_data(void)
+/*
+ * The stub, the host-side monitor and other threads change stub_data
+ * behind the compiler's back: access its fields with READ_ONCE() and
+ * WRITE_ONCE() (or __atomic builtins).
+ */
+static inline struct unpatched_stub_data *stub_data(void)
 {
-	return (volatile struct unpatched_stub_data *)stub.data;
+	return (struct unpatched_stub_data *)stub.data;
 }
 
 /* ---- probing memory without dying ------------------------------------- */
 
 static sigjmp_buf stub_probe_jmp;
-static volatile int stub_probe_sig;
+/* Set by the signal handler: READ_ONCE()/WRITE_ONCE() only. */
+static int stub_probe_sig;
 
 static void stub_probe_handler(int sig)
 {
-	stub_probe_sig = sig;
+	WRITE_ONCE(stub_probe_sig, sig);
 	siglongjmp(stub_probe_jmp, 1);
 }
 
@@ -206,17 +215,17 @@ static inline int stub_readable(unsigned long addr)
 {
 	if (sigsetjmp(stub_probe_jmp, 1))
 		return 0;
-	(void)*(volatile unsigned char *)addr;
+	(void)READ_ONCE(*(unsigned char *)addr);
 	return 1;
 }
 
 static inline int stub_writable(unsigned long addr)
 {
-	volatile unsigned char *p = (volatile unsigned char *)addr;
+	unsigned char *p = (unsigned char *)addr;
 
 	if (sigsetjmp(stub_probe_jmp, 1))
 		return 0;
-	*p = *p;
+	WRITE_ONCE(*p, READ_ONCE(*p));
 	return 1;
 }
 
@@ -228,24 +237,24 @@ static inline int stub_try_write(unsigned long addr, const void *buf, size_t len
 {
 	struct stub_probe_state st;
 
-	stub_probe_sig = 0;
+	WRITE_ONCE(stub_probe_sig, 0);
 	stub_probe_begin(&st);
 	if (!sigsetjmp(stub_probe_jmp, 1))
 		memcpy((void *)addr, buf, len);
 	stub_probe_end(&st);
-	return stub_probe_sig;
+	return READ_ONCE(stub_probe_sig);
 }
 
 static inline int stub_try_read(unsigned long addr, void *buf, size_t len)
 {
 	struct stub_probe_state st;
 
-	stub_probe_sig = 0;
+	WRITE_ONCE(stub_probe_sig, 0);
 	stub_probe_begin(&st);
 	if (!sigsetjmp(stub_probe_jmp, 1))
 		memcpy(buf, (void *)addr, len);
 	stub_probe_end(&st);
-	return stub_probe_sig;
+	return READ_ONCE(stub_probe_sig);
 }
 
 /* ---- finding the stub ------------------------------------------------- */
@@ -333,7 +342,7 @@ static inline long stub_syscall6(long nr, long a1, long a2, long a3,
  * The host restores every register, the signal mask and the alternate
  * stack from @uc.  Never returns.
  */
-static inline __attribute__((noreturn)) void stub_rt_sigreturn(ucontext_t *uc)
+static inline __noreturn void stub_rt_sigreturn(ucontext_t *uc)
 {
 	__asm__ volatile("mov %0, %%rsp\n\t"
 			 "mov $15, %%eax\n\t"	/* __NR_rt_sigreturn */
@@ -374,9 +383,9 @@ static inline void stub_build_frame(ucontext_t *uc, void (*fn)(void),
  */
 static inline long stub_fake_report(int sig)
 {
-	volatile struct unpatched_stub_data *d = stub_data();
+	struct unpatched_stub_data *d = stub_data();
 
-	d->signal = sig;
+	WRITE_ONCE(d->signal, sig);
 	__atomic_store_n(&d->futex, STUB_FUTEX_IN_KERN, __ATOMIC_SEQ_CST);
 	return stub_syscall3(SYS_futex, &d->futex, FUTEX_WAKE, 1);
 }
@@ -464,8 +473,9 @@ static inline void stub_spin_ms(unsigned long ms)
  */
 static inline int stub_last_frame(siginfo_t **info, mcontext_t **mctx)
 {
-	volatile struct unpatched_stub_data *d = stub_data();
-	unsigned int si = d->si_offset, mc = d->mctx_offset;
+	struct unpatched_stub_data *d = stub_data();
+	unsigned int si = READ_ONCE(d->si_offset);
+	unsigned int mc = READ_ONCE(d->mctx_offset);
 
 	if (stub.data_pages < 2 ||
 	    si > sizeof(d->sigstack) - sizeof(siginfo_t) ||
@@ -507,7 +517,7 @@ static inline int stub_fake_syscall(long nr, long a1, long a2, long a3)
 /* Spin until the stub's futex word reads @val or @ms pass; no syscalls. */
 static inline int stub_wait_futex(unsigned int val, unsigned long ms)
 {
-	volatile struct unpatched_stub_data *d = stub_data();
+	struct unpatched_stub_data *d = stub_data();
 	unsigned long end = stub_tsc_deadline(ms);
 
 	while (__atomic_load_n(&d->futex, __ATOMIC_SEQ_CST) != val)
@@ -543,13 +553,13 @@ static inline void *stub_shared_alloc(size_t size)
  */
 static inline void stub_prefault(void *p, size_t len)
 {
-	volatile unsigned char *c = p;
+	unsigned char *c = p;
 	size_t i;
 
 	for (i = 0; i < len; i += STUB_PAGE)
-		c[i] = c[i];
+		WRITE_ONCE(c[i], READ_ONCE(c[i]));
 	if (len)
-		c[len - 1] = c[len - 1];
+		WRITE_ONCE(c[len - 1], READ_ONCE(c[len - 1]));
 }
 
 /*
@@ -557,7 +567,7 @@ static inline void stub_prefault(void *p, size_t len)
  * host, through an rt_sigreturn of a frame built in @uc: what a process
  * that wants to keep its CPU does. Never returns.
  */
-static inline __attribute__((noreturn)) void
+static inline __noreturn void
 stub_run_with_timer_blocked(ucontext_t *uc, void (*fn)(void), void *stack,
 			    size_t size, int *ready)
 {
@@ -573,7 +583,7 @@ stub_run_with_timer_blocked(ucontext_t *uc, void (*fn)(void), void *stack,
 }
 
 /* Pre-fault @len bytes of the stack below the caller. */
-static __attribute__((noinline, unused)) void stub_prefault_stack(size_t len)
+static noinline __maybe_unused void stub_prefault_stack(size_t len)
 {
 	unsigned char buf[len];
 	size_t i;
@@ -700,17 +710,25 @@ static inline pid_t stub_fork_call(struct stub_call *c, int drop,
 	_exit(0);
 }
 
-/* Fail the current test with a message (the harness's own mechanism). */
-#define STUB_FAIL(fmt, ...) do { \
+/*
+ * Fail the current test with a message (the harness's own mechanism),
+ * then run @statement (usually "return"), as the harness's SKIP() does.
+ */
+#define STUB_FAIL(statement, fmt, ...) do { \
 	TH_LOG(fmt, ##__VA_ARGS__); \
 	_metadata->exit_code = KSFT_FAIL; \
-	return; \
+	statement; \
 } while (0)
 
 /* The attack worked: say so with the evidence, then fail. */
-#define STUB_VULNERABLE(fmt, ...) STUB_FAIL("VULNERABLE: " fmt, ##__VA_ARGS__)
+#define STUB_VULNERABLE(statement, fmt, ...) \
+	STUB_FAIL(statement, "VULNERABLE: " fmt, ##__VA_ARGS__)
 
-#define STUB_IS_ERRNO(ret) ((ret) < 0 && (ret) > -4096)
+/* Is @ret a raw host syscall's -errno? */
+static inline int stub_is_errno(long ret)
+{
+	return ret < 0 && ret > -4096;
+}
 
 /* ---- the kernel log --------------------------------------------------- */
 
@@ -768,10 +786,11 @@ static inline int stub_guest_has_vma(unsigned long addr)
 	       stub.code, stub.code == STUB_USUAL_CODE ? "" : \
 	       " (not the usual 0x7fffffffc000)", stub.gadget, stub.data_pages)
 
+#define STUB_NOT_FOUND_FMT "no stub code page with a syscall;ret gadget found below %#lx: cannot test, the test must not pass"
+
 #define ASSERT_STUB_FOUND() do { \
 	ASSERT_EQ(0, stub_locate()) \
-		TH_LOG("no stub code page with a syscall;ret gadget found " \
-		       "below %#lx: cannot test, the test must not pass", \
+		TH_LOG(STUB_NOT_FOUND_FMT, \
 		       STUB_PROBE_TOP); \
 	STUB_LOG_LOCATION(); \
 } while (0)

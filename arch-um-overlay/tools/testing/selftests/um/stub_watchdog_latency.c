@@ -76,26 +76,22 @@ TEST_F_TIMEOUT(stub_watchdog, victim_latency_next_to_reporting_hog, 90)
 	reports = __atomic_load_n(&s->hog_reports, __ATOMIC_SEQ_CST);
 	ASSERT_TRUE(lat_stop(hpid, hog_dead, &hstatus, vpid));
 
-	TH_LOG("hog %s after %lu report(s); the victim woke %lu times, at "
-	       "worst %lu ms late", hog_dead ? "killed" : "alive",
-	       reports, s->victim_wakeups, worst_ms);
+	TH_LOG("hog %s after %lu report(s); the victim woke %lu times, at worst %lu ms late",
+	       hog_dead ? "killed" : "alive", reports, s->victim_wakeups, worst_ms);
 	if (!s->hog_ready)
-		STUB_FAIL("the hog never blocked SIGALRM: %s", s->err);
+		STUB_FAIL(return, "the hog never blocked SIGALRM: %s", s->err);
 	if (worst_ms > LATENCY_LIMIT_MS)
-		STUB_VULNERABLE("uid %d blocked SIGALRM and reported every "
-				"%d ms: a process on its vCPU woke %lu ms late "
-				"from a 1 ms sleep (limit %d ms), the hog %s",
+		STUB_VULNERABLE(return,
+				"uid %d blocked SIGALRM and reported every %d ms: a process on its vCPU woke %lu ms late from a 1 ms sleep (limit %d ms), the hog %s",
 				STUB_NOBODY, HOG_PERIOD_MS, worst_ms,
 				LATENCY_LIMIT_MS, hog_dead ? "was killed late" :
 				"is still alive");
 	if (!hog_dead)
-		STUB_FAIL("the victim kept its latency but the hog was not "
-			  "killed");
+		STUB_FAIL(return, "the victim kept its latency but the hog was not killed");
 	if (!stub_defended_kill(hstatus))
-		STUB_FAIL("the hog ended in an unexpected way: %s",
+		STUB_FAIL(return, "the hog ended in an unexpected way: %s",
 			  stub_status_str(hstatus, buf, sizeof(buf)));
-	TH_LOG("defended: the hog was killed, the victim woke at worst %lu ms "
-	       "late", worst_ms);
+	TH_LOG("defended: the hog was killed, the victim woke at worst %lu ms late", worst_ms);
 }
 
 TEST_HARNESS_MAIN

@@ -39,17 +39,20 @@ FIXTURE_TEARDOWN(stub_refused)
 /* SIGALRM blocked: map and unmap a page through the stub, for ever */
 static void hog_stream(void)
 {
-	volatile unsigned long *count = &lat_hog_shared->hog_reports;
+	unsigned long *count = &lat_hog_shared->hog_reports;
 	long p;
 
 	for (;;) {
 		p = stub_syscall6(SYS_mmap, 0, STUB_PAGE, PROT_READ,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (!STUB_IS_ERRNO(p))
+		if (!stub_is_errno(p))
 			stub_syscall6(SYS_munmap, p, STUB_PAGE, 0, 0, 0, 0);
-		(*count)++;
+		WRITE_ONCE(*count, READ_ONCE(*count) + 1);
 	}
 }
+
+/* Log formats, kept on one line so that they can be grepped for */
+#define DEFENDED_FMT "defended: the hog was killed after %lu call(s), the victim woke at worst %lu ms late"
 
 TEST_F_TIMEOUT(stub_refused, victim_latency_next_to_call_stream, 90)
 {
@@ -73,23 +76,20 @@ TEST_F_TIMEOUT(stub_refused, victim_latency_next_to_call_stream, 90)
 		   1000;
 	ASSERT_TRUE(lat_stop(hpid, hog_dead, &hstatus, vpid));
 
-	TH_LOG("hog %s after %lu call(s); the victim woke %lu times, at worst "
-	       "%lu ms late", hog_dead ? "killed" : "alive", s->hog_reports,
-	       s->victim_wakeups, worst_ms);
+	TH_LOG("hog %s after %lu call(s); the victim woke %lu times, at worst %lu ms late",
+	       hog_dead ? "killed" : "alive", s->hog_reports, s->victim_wakeups, worst_ms);
 	if (!s->hog_ready)
-		STUB_FAIL("the hog never blocked SIGALRM: %s", s->err);
+		STUB_FAIL(return, "the hog never blocked SIGALRM: %s", s->err);
 	if (worst_ms > LATENCY_LIMIT_MS || !hog_dead)
-		STUB_VULNERABLE("uid %d blocked SIGALRM and made mmap/munmap "
-				"calls through the stub: a process on its vCPU "
-				"woke %lu ms late from a 1 ms sleep (limit %d "
-				"ms), the hog %s", STUB_NOBODY, worst_ms,
+		STUB_VULNERABLE(return,
+				"uid %d blocked SIGALRM and made mmap/munmap calls through the stub: a process on its vCPU woke %lu ms late from a 1 ms sleep (limit %d ms), the hog %s",
+				STUB_NOBODY, worst_ms,
 				LATENCY_LIMIT_MS, hog_dead ? "was killed late" :
 				"is still alive");
 	if (!stub_defended_kill(hstatus))
-		STUB_FAIL("the hog ended in an unexpected way: %s",
+		STUB_FAIL(return, "the hog ended in an unexpected way: %s",
 			  stub_status_str(hstatus, buf, sizeof(buf)));
-	TH_LOG("defended: the hog was killed after %lu call(s), the victim "
-	       "woke at worst %lu ms late", s->hog_reports, worst_ms);
+	TH_LOG(DEFENDED_FMT, s->hog_reports, worst_ms);
 }
 
 TEST_HARNESS_MAIN
