@@ -278,7 +278,7 @@ static void act_sys(void)
 
 	ret = stub_syscall6(nr, a1, a2, rnd_arg(), rnd_arg(), rnd_arg(),
 			    rnd_arg());
-	if (nr == SYS_mmap && !STUB_IS_ERRNO(ret))
+	if (nr == SYS_mmap && !stub_is_errno(ret))
 		got_mapping(ret, a2);
 }
 
@@ -299,7 +299,7 @@ static void act_mmap(void)
 	off = rnd_below(4) ? rnd_below(1 << 17) * STUB_PAGE : rnd();
 	ret = stub_syscall6(SYS_mmap, addr, len, prots[rnd_below(5)], flags,
 			    fd, off);
-	if (!STUB_IS_ERRNO(ret))
+	if (!stub_is_errno(ret))
 		got_mapping(ret, len);
 }
 
@@ -465,7 +465,7 @@ static void map_stolen(int fd)
 
 	ret = stub_syscall6(SYS_mmap, at, len, PROT_READ | PROT_WRITE,
 			    MAP_SHARED | MAP_FIXED, fd, off);
-	if (!STUB_IS_ERRNO(ret))
+	if (!stub_is_errno(ret))
 		got_mapping(at, len);
 }
 
@@ -632,7 +632,7 @@ static void __attribute__((noreturn)) fuzz_child(int slot, unsigned long nr)
 
 /* ---- the canary companion ---------------------------------------------- */
 
-static void __attribute__((noinline)) canary_fill(unsigned long *p,
+static void noinline canary_fill(unsigned long *p,
 						  unsigned long masked)
 {
 	unsigned long i, n = CANARY_SLOT / sizeof(*p);
