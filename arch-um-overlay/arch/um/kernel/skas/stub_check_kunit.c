@@ -8,7 +8,6 @@
 #include <as-layout.h>
 #include <skas.h>
 #include <stub-data.h>
-#include "stub_check.h"
 
 #define LIMIT	(16 * PAGE_SIZE)
 
