@@ -10,7 +10,7 @@
  * test needs a boot of its own there.  The second test forges a report the
  * way the hardened protocol allows, from the report instruction itself.
  */
-#include "stub_util.h"
+#include "stub_forge.h"
 
 FIXTURE(stub_siginfo) {
 	struct stub_call *c;
@@ -30,6 +30,8 @@ FIXTURE_TEARDOWN(stub_siginfo)
 }
 
 #define ATTEMPTS 5
+/* No signal has this number */
+#define GARBAGE_SIG 0x5a5a5a5a
 
 static long fake_bad_siginfo(struct stub_call *c, void *arg)
 {
@@ -85,68 +87,37 @@ TEST_F_TIMEOUT(stub_siginfo, fake_report_with_bad_si_offset_is_harmless, 60)
 }
 
 /*
- * The hardened stub reports with "mov $__NR_sched_yield, %eax; syscall"
- * from one instruction, which the filter hands to the monitor.  A process
- * can jump there itself with stub_data full of garbage: the monitor must
- * not trust any of it.  The unpatched stub has no such instruction (this
- * test fails there; the boot has panicked in the test above anyway).
+ * The hardened stub reports from one instruction, which its filter hands
+ * to the monitor, and a process can jump there itself (stub_forge()).
+ * Forge reports with a signal number and frame offsets that are garbage:
+ * the monitor must not trust any of them.  The control, a forged report
+ * of getppid() with a well-formed frame, must be answered like a real one.
  */
-static const unsigned char report_insn[] = {
-	0xb8, 0x18, 0x00, 0x00, 0x00,	/* mov $24, %eax */
-	0x0f, 0x05,			/* syscall */
-};
-
-static long forge_at_report_insn(struct stub_call *c, void *arg)
+static long forge_garbage(struct stub_call *c, void *arg)
 {
-	unsigned char *code = (unsigned char *)stub.code;
-	static const unsigned long seq_at[2] = { 3984, 3992 };
-	unsigned char garbage[128 - 32];
-	unsigned long seq;
-	unsigned char *tail;
-	void *site;
 	int i;
 
-	site = memmem(code, STUB_PAGE, report_insn, sizeof(report_insn));
-	if (!site || stub.data_pages < 2)
+	if (stub_find_report())
 		return -1;
-	c->aux[1] = (unsigned long)site;
-
-	/*
-	 * Everything after the syscall batch of the first stub_data page:
-	 * signal number, frame offsets, the resume stack pointer.  Leave the
-	 * last 32 bytes (the FS/GS base the stub restores) alone so that a
-	 * surviving process keeps its TLS.  Where the stub maps that page
-	 * read-only, the write faults, and the signal number and frame
-	 * offsets are at the start of the second page.
-	 */
-	tail = (unsigned char *)stub.data + STUB_PAGE - 128;
-	memset(garbage, 0xa5, sizeof(garbage));
-	c->aux[2] = !stub_try_write((unsigned long)tail, garbage,
-				    sizeof(garbage));
-	/*
-	 * The report passes the report_seq the kernel wrote to the first
-	 * page; with another value the kernel takes it for a repeat of the
-	 * last report and only resumes the process. Pass each candidate: at
-	 * 3984 since patch 20, at 3992 before. One of them makes the kernel
-	 * take the garbage for a new report.
-	 */
-	for (i = 0; i < 2; i++) {
-		syscall(SYS_getppid);	/* a fresh, genuine frame */
-		memset((unsigned char *)stub.data + STUB_PAGE, 0xa5, 8);
-		seq = READ_ONCE(*(unsigned long *)(stub.data + seq_at[i]));
+	c->aux[1] = stub_report.syscall;
+	syscall(SYS_getppid);		/* a fresh, genuine frame */
+	if (stub_forge(0, SIGSYS, SYS_getppid, 0, 0, 0))
+		return -2;
+	c->aux[2] = 1;
+	stub_forged.bad_offsets = 1;
+	for (i = 0; i < ATTEMPTS; i++) {
+		syscall(SYS_getppid);
 		c->aux[0] = i + 1;
-		__asm__ volatile("call *%1"
-				 : "+D"(seq) : "r"(site)
-				 : "rax", "rcx", "rdx", "rsi", "r8", "r9",
-				   "r10", "r11", "memory");
-		/* resumed from the kernel's frame: back from getppid() */
+		if (stub_forge(0, GARBAGE_SIG, SYS_getppid, 0, 0, 0))
+			return -3;
 	}
+	stub_forged.bad_offsets = 0;
 	return 0;
 }
 
 /* Log formats, kept on one line so that they can be grepped for */
-#define CHILD_STATE_FMT "child %s, stage %d, report instruction %#lx, forged report %ld, first data page writable %ld"
-#define DEFENDED_RESUMED_MSG "defended: the forged report resumed the process from the kernel's own frame"
+#define CHILD_STATE_FMT "child %s, stage %d, report syscall %#lx, control answered %ld, forged garbage reports %ld, ret %ld"
+#define DEFENDED_RESUMED_MSG "defended: %ld forged reports with a garbage signal number and frame offsets were answered harmlessly"
 
 TEST_F_TIMEOUT(stub_siginfo, forged_report_with_garbage_is_harmless, 60)
 {
@@ -155,31 +126,34 @@ TEST_F_TIMEOUT(stub_siginfo, forged_report_with_garbage_is_harmless, 60)
 	int status;
 	pid_t pid;
 
-	pid = stub_fork_call(c, 1, forge_at_report_insn, NULL);
+	pid = stub_fork_call(c, 1, forge_garbage, NULL);
 	ASSERT_GE(pid, 0);
 	if (!stub_wait_child(pid, 30000, &status)) {
 		stub_kill_wait(pid, 5000, &status);
 		STUB_FAIL(return, "child still alive after 30 s (stage %d)", c->stage);
 	}
 	TH_LOG(CHILD_STATE_FMT, stub_status_str(status, buf, sizeof(buf)), c->stage, c->aux[1],
-	       c->aux[0], c->aux[2]);
+	       c->aux[2], c->aux[0], c->ret);
 	if (c->stage < STUB_ST_CALLING)
 		STUB_FAIL(return, "set-up failed: %s", c->err);
 	if (c->stage >= STUB_ST_CALLED && c->ret == -1)
 		STUB_FAIL(return,
 			  "no report instruction in the stub code page: not the hardened protocol, nothing tested");
-	if (!c->aux[0])
-		STUB_FAIL(return, "the forged report was not made");
+	if (c->stage >= STUB_ST_CALLED && c->ret < 0)
+		STUB_FAIL(return,
+			  "the stub's frame offsets were out of range before any garbage: nothing forged");
+	if (!c->aux[2])
+		STUB_FAIL(return, "the well-formed forged report was not answered: nothing tested");
 	/* Killed for the garbage signal number, or resumed harmlessly */
 	if (c->stage >= STUB_ST_CALLED) {
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			STUB_FAIL(return, "child did not exit cleanly");
-		TH_LOG(DEFENDED_RESUMED_MSG);
+		TH_LOG(DEFENDED_RESUMED_MSG, c->aux[0]);
 		return;
 	}
 	if (!stub_defended_kill(status))
 		STUB_FAIL(return, "child died in an unexpected way");
-	TH_LOG("defended: the process was killed for its forged report");
+	TH_LOG("defended: the process was killed for forged report %ld", c->aux[0]);
 }
 
 TEST_HARNESS_MAIN

