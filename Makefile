@@ -16,6 +16,7 @@
 #   make guest         guest programs (scripts/build-guest: the kernel tree's
 #                      kselftest target um, make -C selftests) and build/rootfs
 #   make check-series  apply, build and checkpatch --strict every patch in turn
+#                      (BOOT=S: also boot each kernel step, benign smp and real)
 #   make series AUTHOR="Name <mail>"
 #                      restamp the patches' From: and Signed-off-by: with
 #                      the submitter's identity (without AUTHOR: check
@@ -76,7 +77,7 @@ test: deps kernel baseline hardened guest
 	$(MAKE) fuzz-smoke
 
 check-series: kernel
-	$(S)/check-series
+	$(S)/check-series $(if $(BOOT),--boot $(BOOT))
 
 series:
 	$(S)/restamp $(if $(AUTHOR),"$(AUTHOR)",--check)
