@@ -12,9 +12,11 @@
 #include <as-layout.h>
 #include <skas.h>
 #include <stub-data.h>
+#include "stub_check.h"
 
 /* Page aligned, non-empty, not wrapping and ending at or below @limit */
-int stub_range_ok(unsigned long addr, unsigned long len, unsigned long limit)
+bool stub_range_ok(unsigned long addr, unsigned long len,
+		   unsigned long limit)
 {
 	return len && PAGE_ALIGNED(addr) && PAGE_ALIGNED(len) &&
 	       addr + len > addr && addr + len <= limit;
@@ -27,7 +29,7 @@ static unsigned long long stub_mmap_offset(unsigned long long arg)
 }
 
 /* The only mmap the stub needs: its memory FD, shared and fixed */
-int stub_mmap_args_ok(const unsigned long long *args, unsigned long limit)
+bool stub_mmap_args_ok(const unsigned long long *args, unsigned long limit)
 {
 	return stub_range_ok(args[0], args[1], limit) &&
 	       !(args[2] & ~(unsigned long long)(PROT_READ | PROT_WRITE |

@@ -6,8 +6,8 @@
 #include <kunit/test.h>
 #include <linux/mman.h>
 #include <as-layout.h>
-#include <skas.h>
 #include <stub-data.h>
+#include "stub_check.h"
 
 #define LIMIT	(16 * PAGE_SIZE)
 

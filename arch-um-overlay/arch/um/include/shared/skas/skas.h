@@ -20,8 +20,6 @@ void initial_jmpbuf_unlock(void);
 
 struct mm_id;
 struct stub_syscall;
-int stub_range_ok(unsigned long addr, unsigned long len, unsigned long limit);
-int stub_mmap_args_ok(const unsigned long long *args, unsigned long limit);
 int stub_batch_check(struct mm_id *mm_idp, struct stub_syscall *sc, int len);
 
 #endif
