@@ -70,7 +70,6 @@
  * task in D state, 1 otherwise, 2 usage error.
  */
 #include <dirent.h>
-#include <sys/socket.h>
 #include "stub_util.h"
 
 #define NKIDS		6
@@ -446,16 +445,6 @@ static void act_forge(void)
 	syscall(SYS_getppid);		/* back to the real protocol */
 }
 
-static struct {
-	struct msghdr msg;
-	struct iovec iov;
-	char byte;
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
-		struct cmsghdr align;
-	} ctrl;
-} rx;
-
 static void map_stolen(int fd)
 {
 	unsigned long len = (1 + rnd_below(64)) << 20;
@@ -475,10 +464,9 @@ static void act_steal(void)
 	siginfo_t *info;
 	mcontext_t *mctx;
 	unsigned long end;
-	struct cmsghdr *cm;
-	long n;
+	int fd;
 
-	stub_prefault(&rx, sizeof(rx));
+	stub_prefault(&stub_rx, sizeof(stub_rx));
 	stub_prefault_stack(65536);
 	syscall(SYS_getppid);
 	if (stub_last_frame(&info, &mctx))
@@ -496,25 +484,14 @@ static void act_steal(void)
 	stub_fake_report(SIGSYS);
 	end = stub_tsc_deadline(200 + rnd_below(800));
 	while (!stub_tsc_passed(end)) {
-		memset(&rx, 0, sizeof(rx));
-		rx.iov.iov_base = &rx.byte;
-		rx.iov.iov_len = 1;
-		rx.msg.msg_iov = &rx.iov;
-		rx.msg.msg_iovlen = 1;
-		rx.msg.msg_control = rx.ctrl.buf;
-		rx.msg.msg_controllen = sizeof(rx.ctrl.buf);
-		n = stub_syscall3(SYS_recvmsg, 0, &rx.msg, MSG_DONTWAIT);
-		if (n == -EAGAIN || n == -EINTR)
+		fd = stub_recv_fd();
+		if (fd == -EAGAIN || fd == -EINTR)
 			continue;
-		if (n <= 0)
-			break;
-		cm = CMSG_FIRSTHDR(&rx.msg);
-		if (cm && cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS) {
+		if (fd >= 0) {
 			send_msg(M_STOLEN_FD, 0);
-			map_stolen(*(int *)CMSG_DATA(cm));
-			break;
+			map_stolen(fd);
 		}
+		break;
 	}
 	syscall(SYS_getppid);
 }

@@ -25,7 +25,6 @@
  * that the monitor maps the fresh frame before it answers, and then maps
  * fd 1 through the gadget, as it would map a stolen fd.
  */
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include "stub_forge.h"
 
@@ -127,26 +126,14 @@ static void scan(struct theft_result *r, const char *mem, unsigned long size)
 	}
 }
 
-/* Everything the stealing loop touches; pre-faulted before faking. */
-static struct {
-	struct msghdr msg;
-	struct iovec iov;
-	char byte;
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
-		struct cmsghdr align;
-	} ctrl;
-} rx;
-
 /* One try: fake clock_gettime(@ts), grab an fd from fd 0 if one comes. */
 static int steal_once(struct theft_result *r, struct timespec *ts)
 {
 	unsigned long end;
-	struct cmsghdr *cm;
 	int fd = -1, answered = 0;
 	long n;
 
-	stub_prefault(&rx, sizeof(rx));
+	stub_prefault(&stub_rx, sizeof(stub_rx));
 	stub_prefault_stack(65536);
 	syscall(SYS_getppid);		/* a fresh trap frame to fake from */
 	if (stub_fake_syscall(SYS_clock_gettime, CLOCK_MONOTONIC,
@@ -157,23 +144,12 @@ static int steal_once(struct theft_result *r, struct timespec *ts)
 		/* the monitor ran the fake syscall and resumed "us" */
 		if (stub_data()->futex == STUB_FUTEX_IN_CHILD)
 			answered = 1;
-		memset(&rx, 0, sizeof(rx));
-		rx.iov.iov_base = &rx.byte;
-		rx.iov.iov_len = 1;
-		rx.msg.msg_iov = &rx.iov;
-		rx.msg.msg_iovlen = 1;
-		rx.msg.msg_control = rx.ctrl.buf;
-		rx.msg.msg_controllen = sizeof(rx.ctrl.buf);
-		n = stub_syscall3(SYS_recvmsg, 0, &rx.msg, MSG_DONTWAIT);
+		n = stub_recv_fd();
 		if (n == -EAGAIN || n == -EINTR)
 			continue;
 		r->recv_ret = n;
-		if (n <= 0)
-			break;
-		cm = CMSG_FIRSTHDR(&rx.msg);
-		if (cm && cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS)
-			fd = *(int *)CMSG_DATA(cm);
+		if (n >= 0)
+			fd = n;
 		break;
 	}
 	r->answered += answered;
@@ -281,7 +257,7 @@ static void theft_child(struct theft_result *r, const char *path, int go_fd)
 }
 
 /* Log formats, kept on one line so that they can be grepped for */
-#define ATTACKER_STATE_FMT "attacker %s, stage %d: %d attempt(s), %d answered, fd %d, last recvmsg %ld, open(secret) errno %d"
+#define ATTACKER_STATE_FMT "attacker %s, stage %d: %d attempt(s), %d answered, fd %d, recvmsg gave %ld, open(secret) errno %d"
 
 TEST_F_TIMEOUT(stub_physmem, physmem_fd_cannot_be_stolen, 100)
 {

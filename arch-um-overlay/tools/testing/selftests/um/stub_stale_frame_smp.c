@@ -324,6 +324,40 @@ static void stale_log_tally(struct __test_metadata *_metadata,
 	}
 }
 
+/*
+ * Reap @who, the child that made the attempts: 0 once it has ended
+ * cleanly or in a way to judge, -1 (the test failed) if it hangs or
+ * failed to set up.
+ */
+static int stale_reap(struct __test_metadata *_metadata,
+		      const struct stale_shared *s, const struct stale_tally *t,
+		      const char *who, pid_t pid, int dead, int *status)
+{
+	char buf[64];
+
+	if (!dead && !stub_wait_child(pid, 10000, status)) {
+		stub_kill_wait(pid, 5000, status);
+		STUB_FAIL(return -1, "%s still alive (stage %d, attempt %d)",
+			  who, s->stage, t->attempts);
+	}
+	TH_LOG("%s %s, stage %d", who,
+	       stub_status_str(*status, buf, sizeof(buf)), s->stage);
+	if (s->stage < ST_READING || s->err[0])
+		STUB_FAIL(return -1, "%s failed: %s", who, s->err);
+	return 0;
+}
+
+/* No stale read: the attempts must have run and the child ended cleanly */
+static void stale_defended(struct __test_metadata *_metadata,
+			   const struct stale_tally *t, int status,
+			   const char *freed)
+{
+	ASSERT_LT(0, t->attempts) TH_LOG("no attempt completed");
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	TH_LOG("defended: root's data never showed through the %s pages",
+	       freed);
+}
+
 /* Pin to @cpu and drop to uid 65534, or give up with s->err set. */
 static void stale_become_reader(struct stale_shared *s, int cpu)
 {
@@ -408,7 +442,7 @@ TEST_F_TIMEOUT(stub_stale_frame, truncated_memfd_page_never_shows_root_data, 60)
 	size_t len = STALE_PAGES * STUB_PAGE;
 	unsigned long start, delay;
 	struct stale_tally t = { 0 };
-	char buf[64], text[STALE_PAT + 1];
+	char text[STALE_PAT + 1];
 	unsigned char *pages;
 	int fd, n, status = 0, dead = 0;
 	void *fill;
@@ -462,15 +496,8 @@ TEST_F_TIMEOUT(stub_stale_frame, truncated_memfd_page_never_shows_root_data, 60)
 	__atomic_store_n(&s->quit, 1, __ATOMIC_SEQ_CST);
 	close(fd);
 	free(pages);
-	if (!dead && !stub_wait_child(pid, 10000, &status)) {
-		stub_kill_wait(pid, 5000, &status);
-		STUB_FAIL(return, "reader still alive (stage %d, attempt %d of %d)",
-			  s->stage, t.attempts, n);
-	}
-	TH_LOG("reader %s, stage %d", stub_status_str(status, buf, sizeof(buf)),
-	       s->stage);
-	if (s->stage < ST_READING || s->err[0])
-		STUB_FAIL(return, "reader failed: %s", s->err);
+	if (stale_reap(_metadata, s, &t, "reader", pid, dead, &status))
+		return;
 	stale_log_tally(_metadata, &t, "truncated");
 	if (t.found) {
 		stale_text(text, t.look.seen);
@@ -481,9 +508,7 @@ TEST_F_TIMEOUT(stub_stale_frame, truncated_memfd_page_never_shows_root_data, 60)
 				self->cpu[1], t.found,
 				stub_now_ms() - start);
 	}
-	ASSERT_LT(0, t.attempts) TH_LOG("no attempt completed");
-	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	TH_LOG("defended: root's data never showed through the truncated pages");
+	stale_defended(_metadata, &t, status, "truncated");
 }
 
 /* ---- the process frees the page itself: munmap from another thread --- */
@@ -620,7 +645,7 @@ TEST_F_TIMEOUT(stub_stale_frame, munmapped_page_never_shows_root_data, 60)
 	struct stale_shared *s = self->s;
 	struct __ptrace_syscall_info info;
 	struct stale_tally t = { 0 };
-	char buf[64], text[STALE_PAT + 1];
+	char text[STALE_PAT + 1];
 	int status = 0, st, sig, r;
 	unsigned long start;
 	long nr = -1;
@@ -684,15 +709,8 @@ TEST_F_TIMEOUT(stub_stale_frame, munmapped_page_never_shows_root_data, 60)
 			break;
 	}
 	__atomic_store_n(&s->quit, 1, __ATOMIC_SEQ_CST);
-	if (!stub_wait_child(pid, 10000, &status)) {
-		stub_kill_wait(pid, 5000, &status);
-		STUB_FAIL(return, "attacker still alive (stage %d, attempt %d)",
-			  s->stage, t.attempts);
-	}
-	TH_LOG("attacker %s, stage %d",
-	       stub_status_str(status, buf, sizeof(buf)), s->stage);
-	if (s->stage < ST_READING || s->err[0])
-		STUB_FAIL(return, "attacker failed: %s", s->err);
+	if (stale_reap(_metadata, s, &t, "attacker", pid, 0, &status))
+		return;
 	stale_log_tally(_metadata, &t, "unmapped");
 	if (t.found) {
 		stale_text(text, t.look.seen);
@@ -703,9 +721,7 @@ TEST_F_TIMEOUT(stub_stale_frame, munmapped_page_never_shows_root_data, 60)
 				self->cpu[1], t.found,
 				stub_now_ms() - start);
 	}
-	ASSERT_LT(0, t.attempts) TH_LOG("no attempt completed");
-	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	TH_LOG("defended: root's data never showed through the unmapped pages");
+	stale_defended(_metadata, &t, status, "unmapped");
 }
 
 /* ---- the reader blocks the timer: a window as long as it likes ------- */

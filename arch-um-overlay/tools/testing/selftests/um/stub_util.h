@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/ucontext.h>
@@ -388,6 +389,51 @@ static inline long stub_fake_report(int sig)
 	WRITE_ONCE(d->signal, sig);
 	__atomic_store_n(&d->futex, STUB_FUTEX_IN_KERN, __ATOMIC_SEQ_CST);
 	return stub_syscall3(SYS_futex, &d->futex, FUTEX_WAKE, 1);
+}
+
+/* ---- the unpatched stub's socket -------------------------------------- */
+
+/*
+ * Everything a recvmsg() of descriptors on the unpatched stub's socket
+ * touches: pre-fault it before a fake report, after which a page fault
+ * would be a real trap in the middle of the fake one.
+ */
+static struct {
+	struct msghdr msg;
+	struct iovec iov;
+	char byte;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} ctrl;
+} stub_rx __maybe_unused;
+
+/*
+ * One non-blocking recvmsg() on the unpatched stub's socket, fd 0,
+ * through the gadget.  Returns the first descriptor that came with it,
+ * -EAGAIN or -EINTR if nothing came yet, -ENOMSG for a message without a
+ * descriptor, or the error of the recvmsg().
+ */
+static inline int stub_recv_fd(void)
+{
+	struct cmsghdr *cm;
+	long n;
+
+	memset(&stub_rx, 0, sizeof(stub_rx));
+	stub_rx.iov.iov_base = &stub_rx.byte;
+	stub_rx.iov.iov_len = 1;
+	stub_rx.msg.msg_iov = &stub_rx.iov;
+	stub_rx.msg.msg_iovlen = 1;
+	stub_rx.msg.msg_control = stub_rx.ctrl.buf;
+	stub_rx.msg.msg_controllen = sizeof(stub_rx.ctrl.buf);
+	n = stub_syscall3(SYS_recvmsg, 0, &stub_rx.msg, MSG_DONTWAIT);
+	if (n < 0)
+		return n;
+	cm = CMSG_FIRSTHDR(&stub_rx.msg);
+	if (n > 0 && cm && cm->cmsg_level == SOL_SOCKET &&
+	    cm->cmsg_type == SCM_RIGHTS)
+		return *(int *)CMSG_DATA(cm);
+	return -ENOMSG;
 }
 
 /* ---- timing without syscalls ------------------------------------------ */
