@@ -30,8 +30,10 @@
  *             the fields of the unpatched layout), then a real syscall
  *   forge     a forged report: the futex-style fake of the unpatched
  *             protocol with a random signal, a near-valid faked syscall
- *             (stub_fake_syscall()), or a jump to the hardened stub's
- *             report instruction with random bytes after the batch
+ *             (stub_fake_syscall()), or, where the stub has the hardened
+ *             report instruction, a report made through it (stub_forge())
+ *             of a random signal or syscall, new or repeated, sometimes
+ *             with garbage frame offsets
  *   steal     fake a populating mmap() and race the monitor for the
  *             physmem fd on fd 0 (recvmsg); a stolen fd is mapped at a
  *             random offset and read
@@ -70,7 +72,7 @@
  * task in D state, 1 otherwise, 2 usage error.
  */
 #include <dirent.h>
-#include "stub_util.h"
+#include "stub_forge.h"
 
 #define NKIDS		6
 #define CHILD_SECS	15
@@ -398,18 +400,10 @@ static void act_stubwr(void)
 	syscall(SYS_getppid);	/* let the monitor look at it */
 }
 
-static const unsigned char report_insn[] = {
-	0xb8, 0x18, 0x00, 0x00, 0x00,	/* mov $__NR_sched_yield, %eax */
-	0x0f, 0x05,			/* syscall */
-};
-
 static void act_forge(void)
 {
 	static const long nrs[] = { SYS_getpid, SYS_mmap, SYS_munmap, SYS_brk,
 				    SYS_mprotect, SYS_clock_gettime };
-	unsigned char *tail, *site;
-	unsigned long i;
-
 	stub_prefault_stack(16384);
 	syscall(SYS_getppid);		/* a fresh frame to forge from */
 	switch (rnd_below(3)) {
@@ -421,23 +415,13 @@ static void act_forge(void)
 				  rnd_arg());
 		break;
 	default:
-		site = memmem((void *)stub.code, STUB_PAGE, report_insn,
-			      sizeof(report_insn));
-		if (!site || stub.data_pages < 2)
+		if (stub_find_report())
 			break;
-		/* the first page faults where the stub maps it read-only */
-		tail = (unsigned char *)stub.data + STUB_PAGE - 128;
-		for (i = rnd_below(96); i < 96; i += 1 + rnd_below(16)) {
-			unsigned char b = rnd();
-
-			stub_try_write((unsigned long)&tail[i], &b, 1);
-		}
-		syscall(SYS_getppid);
-		tail = (unsigned char *)stub.data + STUB_PAGE;
-		for (i = rnd_below(8); i < 8; i += 1 + rnd_below(4))
-			tail[i] = rnd();
-		__asm__ volatile("call *%0" : : "r"(site)
-				 : "rax", "rcx", "r11", "memory");
+		stub_forged.bad_offsets = !rnd_below(4);
+		stub_forge(rnd_below(4) ? 0 : (int)rnd_below(3),
+			   rnd_below(3) ? SIGSYS : (int)rnd_below(65),
+			   nrs[rnd_below(6)], rnd_arg(), rnd_arg(), rnd_arg());
+		stub_forged.bad_offsets = 0;
 		break;
 	}
 	if (rnd_below(2))
