@@ -94,15 +94,15 @@ static inline int stub_find_report(void)
 
 /*
  * Write a frame for @sig into the second stub_data page and jump to the
- * report syscall, passing the current report_seq less @repeat. For
+ * report syscall, passing the current report_seq less @repeat.  For
  * SIGSYS the guest kernel takes the syscall @nr(@a1, @a2, @a3) from the
- * frame, as from a real trap. When the monitor answers, the stub
- * resumes at @fn on [@stack, @stack + @size) with no host signal
- * blocked. The frame of the last real trap is rewritten, so that the FP
- * state and everything else the monitor checks stay genuine. report_seq
- * is read last: a page fault on the way here is a real report, after
- * which the monitor expects the next number. Returns -1, without
- * reporting, if the frame offsets in the page are out of range.
+ * frame, as from a real trap.  When the monitor answers, the stub resumes
+ * at @fn on [@stack, @stack + @size) with no host signal blocked.  The
+ * frame of the last real trap is rewritten, so that the FP state and
+ * everything else the monitor checks stay genuine.  report_seq is read
+ * last: a page fault on the way here is a real report, after which the
+ * monitor expects the next number.  Returns -1, without reporting, if the
+ * frame offsets in the page are out of range.
  */
 static inline int stub_forge_jump(int repeat, int sig, long nr,
 				  long a1, long a2, long a3, void (*fn)(void),
@@ -173,7 +173,8 @@ static __maybe_unused void stub_forge_report(void)
  * parked report, and the stub then exits.  Call it right after a real
  * syscall or another forged report, whose frame it rewrites.  Returns 0
  * once the monitor has answered and the stub has resumed us, -1 if the
- * stub has no such path or its frame offsets are out of range.
+ * stub has no such path or its frame offsets are out of range (host
+ * signals then stay blocked until the next real syscall).
  */
 static noinline __maybe_unused int stub_forge(int repeat, int sig, long nr,
 					      long a1, long a2, long a3)
