@@ -12,7 +12,8 @@
  *
  * When the monitor answers, the stub rt_sigreturns from the frame on the
  * second stub_data page, which the guest can write.  A forged report is a
- * jump to that syscall with a frame of the attacker's making.
+ * jump to that syscall with a frame of the attacker's making; a forged
+ * answer is a jump right after it, with the answer in %rax.
  */
 #ifndef STUB_FORGE_H
 #define STUB_FORGE_H
@@ -26,11 +27,15 @@ struct stub_report_path {
 
 static struct stub_report_path stub_report __maybe_unused;
 
+/* The monitor's answer that resumes the stub (STUB_CMD_RESUME) */
+#define STUB_FORGE_RESUME	0x5ec1
+
 /* The forged report stub_forge() makes, and where it comes back to */
 static struct {
 	sigjmp_buf back;
 	ucontext_t uc;
 	int repeat;
+	int answer;		/* jump past the report with this in %rax */
 	int bad_offsets;	/* also write out-of-range frame offsets */
 	int sig;
 	long nr, a1, a2, a3;
@@ -101,8 +106,10 @@ static inline int stub_find_report(void)
  * frame of the last real trap is rewritten, so that the FP state and
  * everything else the monitor checks stay genuine.  report_seq is read
  * last: a page fault on the way here is a real report, after which the
- * monitor expects the next number.  Returns -1, without reporting, if the
- * frame offsets in the page are out of range.
+ * monitor expects the next number.  With stub_forged.answer set, jump
+ * past the syscall instead, as if the monitor had answered that.
+ * Returns -1, without reporting, if the frame offsets in the page are out
+ * of range.
  */
 static inline int stub_forge_jump(int repeat, int sig, long nr,
 				  long a1, long a2, long a3, void (*fn)(void),
@@ -139,6 +146,11 @@ static inline int stub_forge_jump(int repeat, int sig, long nr,
 		WRITE_ONCE(f->mctx_offset, 0xfff0);
 	}
 	WRITE_ONCE(f->signal, sig);
+	if (stub_forged.answer)
+		__asm__ volatile("jmp *%[ip]"
+				 : : [ip] "r"(stub_report.syscall + 2),
+				     "a"((long)stub_forged.answer)
+				 : "memory");
 	__asm__ volatile("jmp *%[ip]"
 			 : : [ip] "r"(stub_report.syscall),
 			     "a"((long)SYS_sched_yield),
