@@ -17,6 +17,7 @@
 #                      kselftest target um, make -C selftests) and build/rootfs
 #   make check-series  apply, build and checkpatch --strict every patch in turn
 #                      (BOOT=S: also boot each kernel step, benign smp and real)
+#                      (FROM=N: check from patch N on, only apply the others)
 #   make series AUTHOR="Name <mail>"
 #                      restamp the patches' From: and Signed-off-by: with
 #                      the submitter's identity (without AUTHOR: check
@@ -77,7 +78,7 @@ test: deps kernel baseline hardened guest
 	$(MAKE) fuzz-smoke
 
 check-series: kernel
-	$(S)/check-series $(if $(BOOT),--boot $(BOOT))
+	$(S)/check-series $(if $(BOOT),--boot $(BOOT)) $(if $(FROM),--from $(FROM))
 
 series:
 	$(S)/restamp $(if $(AUTHOR),"$(AUTHOR)",--check)
