@@ -97,28 +97,35 @@ static inline int stub_find_report(void)
 	return -1;
 }
 
+/* Where a forged report resumes: back into stub_forge() */
+static __maybe_unused void stub_forge_back(void)
+{
+	siglongjmp(stub_forged.back, 1);
+}
+
 /*
- * Write a frame for @sig into the second stub_data page and jump to the
- * report syscall, passing the current report_seq less @repeat.  For
- * SIGSYS the guest kernel takes the syscall @nr(@a1, @a2, @a3) from the
+ * Make the report stub_forged describes, with every host signal blocked:
+ * write a frame for its signal into the second stub_data page and jump to
+ * the report syscall, passing the current report_seq less its repeat.
+ * For SIGSYS the guest kernel takes the syscall nr(a1, a2, a3) from the
  * frame, as from a real trap.  When the monitor answers, the stub resumes
- * at @fn on [@stack, @stack + @size) with no host signal blocked.  The
- * frame of the last real trap is rewritten, so that the FP state and
+ * stub_forge_back() on stub_forged.stack with no host signal blocked.
+ * The frame of the last real trap is rewritten, so that the FP state and
  * everything else the monitor checks stay genuine.  report_seq is read
  * last: a page fault on the way here is a real report, after which the
  * monitor expects the next number.  With stub_forged.answer set, jump
- * past the syscall instead, as if the monitor had answered that.
- * Returns -1, without reporting, if the frame offsets in the page are out
- * of range.
+ * past the syscall instead, as if the monitor had answered that.  If the
+ * frame offsets in the page are out of range, go back to stub_forge()
+ * without reporting.
  */
-static inline int stub_forge_jump(int repeat, int sig, long nr,
-				  long a1, long a2, long a3, void (*fn)(void),
-				  void *stack, size_t size)
+static __maybe_unused void stub_forge_report(void)
 {
 	struct hardened_stub_frames *f = stub_frames();
 	unsigned int si = READ_ONCE(f->si_offset);
 	unsigned int mc = READ_ONCE(f->mctx_offset);
 	const size_t uc_mctx = offsetof(ucontext_t, uc_mcontext);
+	unsigned long stack_end = (unsigned long)stub_forged.stack +
+				  sizeof(stub_forged.stack);
 	mcontext_t *mctx;
 	siginfo_t *info;
 	ucontext_t *uc;
@@ -126,26 +133,26 @@ static inline int stub_forge_jump(int repeat, int sig, long nr,
 	if (si > sizeof(f->sigstack) - sizeof(*info) || mc < uc_mctx ||
 	    mc > sizeof(f->sigstack) - sizeof(*mctx) -
 		 sizeof(uc->uc_sigmask))
-		return -1;
+		siglongjmp(stub_forged.back, 2);
 	info = (siginfo_t *)&f->sigstack[si];
 	mctx = (mcontext_t *)&f->sigstack[mc];
 	uc = (ucontext_t *)&f->sigstack[mc - uc_mctx];
-	info->si_signo = sig;
-	info->si_syscall = nr;
-	mctx->gregs[REG_RAX] = nr;
-	mctx->gregs[REG_RDI] = a1;
-	mctx->gregs[REG_RSI] = a2;
-	mctx->gregs[REG_RDX] = a3;
-	mctx->gregs[REG_RIP] = (unsigned long)fn;
+	info->si_signo = stub_forged.sig;
+	info->si_syscall = stub_forged.nr;
+	mctx->gregs[REG_RAX] = stub_forged.nr;
+	mctx->gregs[REG_RDI] = stub_forged.a1;
+	mctx->gregs[REG_RSI] = stub_forged.a2;
+	mctx->gregs[REG_RDX] = stub_forged.a3;
+	mctx->gregs[REG_RIP] = (unsigned long)stub_forge_back;
 	/* as right after a call */
-	mctx->gregs[REG_RSP] = (((unsigned long)stack + size) & ~15UL) - 8;
+	mctx->gregs[REG_RSP] = (stack_end & ~15UL) - 8;
 	/* the host's sigset_t, as the stub's frame has it */
 	memset(&uc->uc_sigmask, 0, sizeof(long));
 	if (stub_forged.bad_offsets) {
 		WRITE_ONCE(f->si_offset, 0xfff0);
 		WRITE_ONCE(f->mctx_offset, 0xfff0);
 	}
-	WRITE_ONCE(f->signal, sig);
+	WRITE_ONCE(f->signal, stub_forged.sig);
 	if (stub_forged.answer)
 		__asm__ volatile("jmp *%[ip]"
 				 : : [ip] "r"(stub_report.syscall + 2),
@@ -154,25 +161,10 @@ static inline int stub_forge_jump(int repeat, int sig, long nr,
 	__asm__ volatile("jmp *%[ip]"
 			 : : [ip] "r"(stub_report.syscall),
 			     "a"((long)SYS_sched_yield),
-			     "D"(READ_ONCE(*stub_report.seq) - repeat)
+			     "D"(READ_ONCE(*stub_report.seq) -
+				 stub_forged.repeat)
 			 : "memory");
 	__builtin_unreachable();
-}
-
-/* Where a forged report resumes: back into stub_forge() */
-static __maybe_unused void stub_forge_back(void)
-{
-	siglongjmp(stub_forged.back, 1);
-}
-
-/* Make the report, with every host signal blocked */
-static __maybe_unused void stub_forge_report(void)
-{
-	stub_forge_jump(stub_forged.repeat, stub_forged.sig, stub_forged.nr,
-			stub_forged.a1, stub_forged.a2, stub_forged.a3,
-			stub_forge_back, stub_forged.stack,
-			sizeof(stub_forged.stack));
-	siglongjmp(stub_forged.back, 2);
 }
 
 /*
