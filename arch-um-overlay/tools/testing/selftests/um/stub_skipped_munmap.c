@@ -222,6 +222,8 @@ TEST_F_TIMEOUT(stub_munmap_skip, freed_frame_stays_unmapped, 300)
 			TH_LOG("%s", s->err);
 		if (s->vma_after == 0 && !s->read_sig)
 			break;
+		if (!s->hardened && stub_fake_tripped(status))
+			continue;	/* spoilt by a real signal, see stub_util.h */
 		if (s->stage != ST_DONE && !stub_defended_kill(status))
 			STUB_FAIL(return, "attacker died in an unexpected way");
 	}
@@ -240,6 +242,8 @@ TEST_F_TIMEOUT(stub_munmap_skip, freed_frame_stays_unmapped, 300)
 				s->saw_root ? ": root's data through a freed frame" :
 				s->changed ? ": the frame was reused" : "");
 	}
+	if (!s->hardened && stub_fake_tripped(status))
+		STUB_FAIL(return, "the last attacker tripped: nothing tested");
 	if (s->hardened && !s->answered)
 		STUB_FAIL(return,
 			  "the forged munmap() report was not answered: nothing tested");

@@ -533,6 +533,26 @@ static inline int stub_last_frame(siginfo_t **info, mcontext_t **mctx)
 }
 
 /*
+ * A real signal (a tick, a page fault) that overtakes a fake report
+ * resumes the process with the fake's registers.  They lead to
+ * stub_fake_pad(): the attempt was spoilt, neither defended nor
+ * vulnerable, and a fresh process may retry.
+ */
+#define STUB_EXIT_TRIPPED	75
+
+static unsigned char stub_pad_stack[16384] __aligned(16) __maybe_unused;
+
+static __noreturn __maybe_unused void stub_fake_pad(void)
+{
+	_exit(STUB_EXIT_TRIPPED);
+}
+
+static inline int stub_fake_tripped(int status)
+{
+	return WIFEXITED(status) && WEXITSTATUS(status) == STUB_EXIT_TRIPPED;
+}
+
+/*
  * Fake a SIGSYS report for guest syscall @nr(@a1, @a2, @a3).  The
  * unpatched monitor takes the syscall number from the siginfo and the
  * arguments from the mcontext of the last trap frame, both in stub_data,
@@ -555,6 +575,10 @@ static inline int stub_fake_syscall(long nr, long a1, long a2, long a3)
 	mctx->gregs[REG_RDI] = a1;
 	mctx->gregs[REG_RSI] = a2;
 	mctx->gregs[REG_RDX] = a3;
+	/* as if called: the ABI wants rsp + 8 aligned to 16 on entry */
+	mctx->gregs[REG_RIP] = (unsigned long)stub_fake_pad;
+	mctx->gregs[REG_RSP] = (unsigned long)stub_pad_stack +
+			       sizeof(stub_pad_stack) - 8;
 	/* a refused FUTEX_WAKE is fine: the stores are the fake */
 	stub_fake_report(SIGSYS);
 	return 0;
