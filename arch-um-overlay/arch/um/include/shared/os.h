@@ -352,6 +352,7 @@ void os_start_secondary(void *arg, jmp_buf *switch_buf);
 int os_send_ipi(int cpu, int vector);
 void os_local_ipi_enable(void);
 void os_local_ipi_disable(void);
+void os_spin_yield(void);
 #else /* !CONFIG_SMP */
 static inline void os_local_ipi_enable(void) { }
 static inline void os_local_ipi_disable(void) { }
