@@ -108,6 +108,7 @@ static int run_mmap_churn(long n)
 	return 0;
 }
 
+/* Fork, exec argv in the child (or just exit if argv is NULL), wait */
 static int spawn_wait(char *const argv[])
 {
 	int status;
@@ -119,6 +120,8 @@ static int spawn_wait(char *const argv[])
 		return -1;
 	}
 	if (pid == 0) {
+		if (!argv)
+			_exit(0);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -127,7 +130,8 @@ static int spawn_wait(char *const argv[])
 		return -1;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		fprintf(stderr, "ubench: %s: exit status %#x\n", argv[0], status);
+		fprintf(stderr, "ubench: %s: exit status %#x\n",
+			argv ? argv[0] : "child", status);
 		return -1;
 	}
 	return 0;
@@ -151,6 +155,15 @@ static int run_fork_exec(long n)
 
 	for (long i = 0; i < n; i++)
 		if (spawn_wait(argv))
+			return -1;
+	return 0;
+}
+
+/* A new address space and stub, torn down at once: no exec, no faults */
+static int run_fork_exit(long n)
+{
+	for (long i = 0; i < n; i++)
+		if (spawn_wait(NULL))
 			return -1;
 	return 0;
 }
@@ -309,6 +322,7 @@ static const struct bench benches[] = {
 	{ "pipe_pingpong", 3000, "1-byte round trip between two processes over two pipes",
 	  setup_pipe, run_pipe, teardown_pipe },
 	{ "fork_exec", 150, "fork, exec a tiny static binary, wait", setup_fork_exec, run_fork_exec, NULL },
+	{ "fork_exit", 300, "fork, the child exits at once, wait", NULL, run_fork_exit, NULL },
 	{ "tar_workload", 2, "busybox sh script: write 100 files, tar czf, tar xzf, diff, rm",
 	  setup_tar, run_tar, NULL },
 	{ "real_exec", 4, "Debian's sh runs /bin/true 50 times (per op), host root via hostfs",
