@@ -159,7 +159,7 @@ static int run_fork_exec(long n)
 	return 0;
 }
 
-/* A new address space and stub, torn down at once: no exec, no faults */
+/* A new address space and stub, torn down at once, without exec */
 static int run_fork_exit(long n)
 {
 	for (long i = 0; i < n; i++)
