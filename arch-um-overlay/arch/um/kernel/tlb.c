@@ -167,13 +167,24 @@ int um_tlb_sync(struct mm_struct *mm)
 {
 	pgd_t *pgd;
 	struct vm_ops ops;
-	unsigned long addr, next;
+	unsigned long addr, next, end;
 	int ret = 0;
 
 	guard(spinlock_irqsave)(&mm->page_table_lock);
-	guard(spinlock_irqsave)(&mm->context.sync_tlb_lock);
 
-	if (mm->context.sync_tlb_range_to == 0)
+	/*
+	 * Take the range and start a new one. Whatever is marked while we
+	 * walk is synced next time: pages another vCPU changes, and those
+	 * the check of a full batch, run on the way, marks again itself.
+	 */
+	scoped_guard(spinlock_irqsave, &mm->context.sync_tlb_lock) {
+		addr = mm->context.sync_tlb_range_from;
+		end = mm->context.sync_tlb_range_to;
+		mm->context.sync_tlb_range_from = 0;
+		mm->context.sync_tlb_range_to = 0;
+	}
+
+	if (end == 0)
 		return 0;
 
 	ops.mm_idp = &mm->context.id;
@@ -185,10 +196,9 @@ int um_tlb_sync(struct mm_struct *mm)
 		ops.unmap = unmap;
 	}
 
-	addr = mm->context.sync_tlb_range_from;
 	pgd = pgd_offset(mm, addr);
 	do {
-		next = pgd_addr_end(addr, mm->context.sync_tlb_range_to);
+		next = pgd_addr_end(addr, end);
 		if (!pgd_present(*pgd)) {
 			if (pgd_needsync(*pgd)) {
 				ret = ops.unmap(ops.mm_idp, addr,
@@ -197,14 +207,10 @@ int um_tlb_sync(struct mm_struct *mm)
 			}
 		} else
 			ret = update_p4d_range(pgd, addr, next, &ops);
-	} while (pgd++, addr = next,
-		 ((addr < mm->context.sync_tlb_range_to) && !ret));
+	} while (pgd++, addr = next, ((addr < end) && !ret));
 
 	if (ret == -ENOMEM)
 		report_enomem();
-
-	mm->context.sync_tlb_range_from = 0;
-	mm->context.sync_tlb_range_to = 0;
 
 	return ret;
 }
